@@ -1,0 +1,143 @@
+/**
+ * The credit ledger. Every change to a user's credits is one conditional UPDATE of the user row plus append-only
+ * `billing_events` rows in the same transaction; the unique (ref, kind) index makes each operation idempotent per job,
+ * and the conditional UPDATE (row lock on MySQL, a single writer on SQLite) makes it safe under concurrency.
+ */
+import type { DataSource } from 'typeorm';
+import { v7 as uuidv7 } from 'uuid';
+import { planOf, type PlanId } from '../domain/plans';
+import { BillingEvent, type BillingKind } from '../entities/BillingEvent';
+import { User } from '../entities/User';
+import { inTransaction, isDuplicateKey as isDuplicate } from './transaction';
+
+/** Result of a reservation: held, or refused with the reason the API maps to 402/429. */
+export type ReserveOutcome =
+  | { ok: true; amount: number }
+  | { ok: false; code: 'INSUFFICIENT_CREDITS'; needed: number; available: number }
+  | { ok: false; code: 'TOO_MANY_ACTIVE_JOBS'; limit: number; active: number };
+
+/** What a settlement charged and released. */
+export interface Settlement {
+  charged: number;
+  released: number;
+}
+
+/** Thrown when the user of a ledger operation does not exist. */
+export class UnknownUserError extends Error {
+  constructor(userId: string) {
+    super(`unknown user ${userId}`);
+    this.name = 'UnknownUserError';
+  }
+}
+
+class Refused extends Error {}
+
+/** The ledger service. */
+export function createCredits(ds: DataSource) {
+  const events = ds.getRepository(BillingEvent);
+  const users = ds.getRepository(User);
+
+  function eventRow(user: User, ref: string, jobId: string | null, kind: BillingKind, amount: number, balanceAfter: number, reservedAfter: number) {
+    return { userId: user.id, jobId, ref, kind, amount, balanceAfter, reservedAfter, createdAt: new Date() };
+  }
+
+  return {
+    /** Creates a user on `planId` with the plan's sign-up grant recorded in the ledger. */
+    async createUser(planId: PlanId = 'free'): Promise<User> {
+      const plan = planOf(planId);
+      const user = users.create({ id: uuidv7(), plan: plan.id, balance: plan.signupCredits, reserved: 0, activeJobs: 0, createdAt: new Date() });
+      await inTransaction(ds, async (m) => {
+        await m.insert(User, user);
+        await m.insert(BillingEvent, eventRow(user, `signup:${user.id}`, null, 'grant', plan.signupCredits, user.balance, 0));
+      });
+      return user;
+    },
+
+    /** Adds credits (a purchase, a support gesture); idempotent per `ref`. */
+    async grant(userId: string, amount: number, ref: string): Promise<void> {
+      if ((await events.countBy({ ref, kind: 'grant' })) > 0) return;
+      try {
+        await inTransaction(ds, async (m) => {
+          const res = await m.createQueryBuilder().update(User).set({ balance: () => 'balance + :amount' }).where('id = :userId').setParameters({ amount, userId }).execute();
+          if (!res.affected) throw new UnknownUserError(userId);
+          const u = await m.findOneByOrFail(User, { id: userId });
+          await m.insert(BillingEvent, eventRow(u, ref, null, 'grant', amount, u.balance, u.reserved));
+        });
+      } catch (err) {
+        if (!isDuplicate(err)) throw err;
+      }
+    },
+
+    /** Holds `amount` credits for a job and counts it as active; idempotent per job. */
+    async reserve(userId: string, jobId: string, amount: number): Promise<ReserveOutcome> {
+      const held = await events.findOneBy({ ref: jobId, kind: 'reserve' });
+      if (held) return { ok: true, amount: held.amount };
+      const user = await users.findOneBy({ id: userId });
+      if (!user) throw new UnknownUserError(userId);
+      const max = planOf(user.plan).maxActiveJobs;
+      try {
+        await inTransaction(ds, async (m) => {
+          const res = await m
+            .createQueryBuilder()
+            .update(User)
+            .set({ reserved: () => 'reserved + :amount', activeJobs: () => 'active_jobs + 1' })
+            .where('id = :userId AND balance - reserved >= :amount AND active_jobs < :max')
+            .setParameters({ amount, userId, max })
+            .execute();
+          if (!res.affected) throw new Refused();
+          const u = await m.findOneByOrFail(User, { id: userId });
+          await m.insert(BillingEvent, eventRow(u, jobId, jobId, 'reserve', amount, u.balance, u.reserved));
+        });
+        return { ok: true, amount };
+      } catch (err) {
+        if (isDuplicate(err)) return { ok: true, amount }; // a concurrent call for the same job won the race
+        if (!(err instanceof Refused)) throw err;
+      }
+      const now = await users.findOneByOrFail({ id: userId });
+      const available = now.balance - now.reserved;
+      if (available < amount) return { ok: false, code: 'INSUFFICIENT_CREDITS', needed: amount, available };
+      return { ok: false, code: 'TOO_MANY_ACTIVE_JOBS', limit: max, active: now.activeJobs };
+    },
+
+    /**
+     * Ends a job's hold: charges `charge` credits (at most what was reserved) and releases the rest, exactly once.
+     * A job that never reserved settles to zero.
+     */
+    async settle(userId: string, jobId: string, charge: number): Promise<Settlement> {
+      const done = await events.findBy({ ref: jobId });
+      const reserve = done.find((e) => e.kind === 'reserve');
+      const release = done.find((e) => e.kind === 'release');
+      if (!reserve) return { charged: 0, released: 0 };
+      if (release) return { charged: done.find((e) => e.kind === 'charge')?.amount ?? 0, released: release.amount };
+      const charged = Math.max(0, Math.min(charge, reserve.amount));
+      const released = reserve.amount - charged;
+      try {
+        await inTransaction(ds, async (m) => {
+          await m
+            .createQueryBuilder()
+            .update(User)
+            .set({ balance: () => 'balance - :charged', reserved: () => 'reserved - :held', activeJobs: () => 'active_jobs - 1' })
+            .where('id = :userId')
+            .setParameters({ charged, held: reserve.amount, userId })
+            .execute();
+          const u = await m.findOneByOrFail(User, { id: userId });
+          if (charged > 0) await m.insert(BillingEvent, eventRow(u, jobId, jobId, 'charge', charged, u.balance, u.reserved + released));
+          // The release row is written even for 0 credits: it is the marker that the job is settled.
+          await m.insert(BillingEvent, eventRow(u, jobId, jobId, 'release', released, u.balance, u.reserved));
+        });
+      } catch (err) {
+        if (!isDuplicate(err)) throw err;
+        return this.settle(userId, jobId, charge); // settled concurrently: report what was recorded
+      }
+      return { charged, released };
+    },
+
+    /** The user's ledger, oldest first. */
+    ledger(userId: string): Promise<BillingEvent[]> {
+      return events.find({ where: { userId }, order: { id: 'ASC' } });
+    },
+  };
+}
+
+/** The ledger service's type. */
+export type Credits = ReturnType<typeof createCredits>;

@@ -1,0 +1,124 @@
+/**
+ * The object store behind the storage layout: any S3 API (SeaweedFS locally, R2/S3/MinIO in production).
+ * One small module so the API, the workers and the tests share one way to talk to it.
+ */
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+/** What the storage module needs from the config. */
+export interface StorageConfig {
+  STORAGE_S3_ENDPOINT: string;
+  /** Host the mobile app reaches presigned URLs on, when it differs from the internal endpoint. */
+  STORAGE_PUBLIC_ENDPOINT?: string;
+  STORAGE_ACCESS_KEY: string;
+  STORAGE_SECRET_KEY: string;
+  STORAGE_BUCKET: string;
+  STORAGE_REGION: string;
+  STORAGE_FORCE_PATH_STYLE: boolean;
+}
+
+/** Size and type of a stored object, or null when it does not exist. */
+export interface ObjectHead {
+  size: number;
+  contentType?: string;
+}
+
+/** The operations the rest of the system uses. */
+export interface Storage {
+  readonly bucket: string;
+  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  head(key: string): Promise<ObjectHead | null>;
+  presignPut(key: string, contentType: string, ttlSeconds: number): Promise<string>;
+  presignGet(key: string, ttlSeconds: number): Promise<string>;
+  ensureBucket(): Promise<void>;
+  ping(): Promise<void>;
+  destroy(): void;
+}
+
+/** Thrown by `get` when the key does not exist (the caller decides whether that is retryable). */
+export class ObjectNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`object not found: ${key}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+function client(cfg: StorageConfig, endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: cfg.STORAGE_REGION,
+    forcePathStyle: cfg.STORAGE_FORCE_PATH_STYLE,
+    credentials: { accessKeyId: cfg.STORAGE_ACCESS_KEY, secretAccessKey: cfg.STORAGE_SECRET_KEY },
+    // Checksums on every request are a newer SDK default that some S3-compatible servers reject in presigned URLs.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** Creates the storage module for one bucket. */
+export function createStorage(cfg: StorageConfig): Storage {
+  const s3 = client(cfg, cfg.STORAGE_S3_ENDPOINT);
+  // Presigned URLs are signed for the host the client will use; sign with the public endpoint when there is one.
+  const signer = cfg.STORAGE_PUBLIC_ENDPOINT ? client(cfg, cfg.STORAGE_PUBLIC_ENDPOINT) : s3;
+  const Bucket = cfg.STORAGE_BUCKET;
+  return {
+    bucket: Bucket,
+    async put(key, body, contentType) {
+      await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType }));
+    },
+    async get(key) {
+      try {
+        const out = await s3.send(new GetObjectCommand({ Bucket, Key: key }));
+        return Buffer.from(await out.Body!.transformToByteArray());
+      } catch (err) {
+        if (isNotFound(err)) throw new ObjectNotFoundError(key);
+        throw err;
+      }
+    },
+    async head(key) {
+      try {
+        const out = await s3.send(new HeadObjectCommand({ Bucket, Key: key }));
+        return { size: out.ContentLength ?? 0, contentType: out.ContentType };
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    },
+    presignPut(key, contentType, ttlSeconds) {
+      return getSignedUrl(signer, new PutObjectCommand({ Bucket, Key: key, ContentType: contentType }), {
+        expiresIn: ttlSeconds,
+      });
+    },
+    presignGet(key, ttlSeconds) {
+      return getSignedUrl(signer, new GetObjectCommand({ Bucket, Key: key }), { expiresIn: ttlSeconds });
+    },
+    async ensureBucket() {
+      try {
+        await s3.send(new HeadBucketCommand({ Bucket }));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        await s3.send(new CreateBucketCommand({ Bucket }));
+      }
+    },
+    async ping() {
+      await s3.send(new HeadBucketCommand({ Bucket }));
+    },
+    destroy() {
+      s3.destroy();
+      if (signer !== s3) signer.destroy();
+    },
+  };
+}

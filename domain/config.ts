@@ -1,0 +1,82 @@
+/** The process configuration: parsed once at boot from the environment into a typed object. */
+import { z } from 'zod';
+
+/** The JWT secret used when none is configured; refused when NODE_ENV=production. */
+export const DEV_JWT_SECRET = 'dev-only-insecure-jwt-secret-change-me';
+/** The callback HMAC secret used when none is configured; refused when NODE_ENV=production. */
+export const DEV_CALLBACK_SECRET = 'dev-only-insecure-callback-secret';
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 500ms, 30s, 15m, 24h or 7d');
+const port = z.coerce.number().int().min(0).max(65535);
+
+const Env = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: port.default(3000),
+  JWT_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_JWT_SECRET),
+  JWT_TTL_SECONDS: z.coerce.number().int().positive().default(30 * 24 * 3600),
+  GPU_CALLBACK_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_CALLBACK_SECRET),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(mysql|mariadb|sqlite):/, 'expected mysql://user:pass@host:port/db or sqlite:path')
+    .default('sqlite:.data/s3.sqlite'),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('s3-jobs'),
+  GPU_TASK_QUEUE: z.string().default('s3-gpu'),
+  STORAGE_S3_ENDPOINT: z.url().default('http://127.0.0.1:8333'),
+  STORAGE_PUBLIC_ENDPOINT: z.url().optional(),
+  STORAGE_ACCESS_KEY: z.string().min(1).default('s3dev'),
+  STORAGE_SECRET_KEY: z.string().min(1).default('s3dev-secret-key'),
+  STORAGE_BUCKET: z.string().min(3).default('s3-palette'),
+  STORAGE_REGION: z.string().default('us-east-1'),
+  STORAGE_FORCE_PATH_STYLE: z.stringbool().default(true),
+  PRESIGN_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  MODEL_DIR: z.string().default('.data/model-fixture'),
+  ORT_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  SEGMENT_SCORE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
+  BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  UPLOAD_TIMEOUT: duration.default('24h'),
+  ANON_RATE_LIMIT: z.coerce.number().int().positive().default(20),
+  ANON_RATE_WINDOW: duration.default('1h'),
+  METRICS_PORT: port.default(0),
+});
+
+/** The validated configuration. */
+export type Config = z.output<typeof Env>;
+
+/** Thrown when the environment is invalid; its message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset" (a blank line in .env), not an invalid value.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = Env.safeParse(cleaned);
+  const problems = result.success
+    ? []
+    : result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+  if (result.success && result.data.NODE_ENV === 'production') {
+    if (result.data.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: must be set when NODE_ENV=production');
+    if (result.data.GPU_CALLBACK_SECRET === DEV_CALLBACK_SECRET) {
+      problems.push('GPU_CALLBACK_SECRET: must be set when NODE_ENV=production');
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
+}
+
+/** Converts a duration string of the config (`24h`, `500ms`) to milliseconds. */
+export function durationMs(d: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`bad duration ${d}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
