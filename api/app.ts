@@ -1,0 +1,71 @@
+/** Builds the Koa app from its dependencies, without listening (tests drive `app.callback()` over real HTTP). */
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { Credits } from '../activities/credits';
+import type { Config } from '../domain/config';
+import { requireAuth } from './auth';
+import { createApiMetrics } from './metrics';
+import { jsonBody } from './middleware/body';
+import { envelope, type RequestState } from './middleware/envelope';
+import { buildOpenApi, type RouteDoc } from './openapi';
+import { authDocs, createAuthRouter } from './routes/auth';
+import { createDocsRouter, docsDocs } from './routes/docs';
+import { createHealthRouter, healthDocs, type ReadinessChecks } from './routes/health';
+import { createMeRouter, meDocs } from './routes/me';
+import { createPresetsRouter, presetsDocs } from './routes/presets';
+import { createRulesRouter, rulesDocs } from './routes/rules';
+
+/** What the app needs, wired explicitly by the server entry (or a test). */
+export interface AppDeps {
+  config: Config;
+  ds: DataSource;
+  credits: Credits;
+  log: Logger;
+  checks: ReadinessChecks;
+}
+
+const VERSION = '1.0.0';
+
+/** Every documented route of the API. */
+export const ROUTE_DOCS: RouteDoc[] = [...authDocs, ...meDocs, ...presetsDocs, ...rulesDocs, ...healthDocs, ...docsDocs];
+
+/** The OpenAPI document of this API. */
+export function openApiDocument(): Record<string, unknown> {
+  return buildOpenApi(
+    [...ROUTE_DOCS, { method: 'get', path: '/metrics', tag: 'ops', summary: 'Prometheus metrics', auth: false, response: { status: 200, mediaType: 'text/plain' }, errors: [] }],
+    VERSION,
+  );
+}
+
+/** Creates the app. */
+export function createApp(deps: AppDeps): Koa<RequestState> {
+  const app = new Koa<RequestState>({ proxy: process.env.TRUST_PROXY === 'true' });
+  const auth = requireAuth(deps.config.JWT_SECRET);
+  const metrics = createApiMetrics({ ds: deps.ds });
+  let document: Record<string, unknown> | undefined;
+
+  const ops = new Router<RequestState>();
+  ops.get('/metrics', async (ctx) => {
+    ctx.state.raw = true;
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+
+  const routers = [
+    createHealthRouter({ checks: deps.checks }),
+    createDocsRouter({ document: () => (document ??= openApiDocument()) }),
+    ops,
+    createAuthRouter({ credits: deps.credits, config: deps.config }),
+    createPresetsRouter(),
+    createMeRouter({ ds: deps.ds, auth }),
+    createRulesRouter({ ds: deps.ds, auth }),
+  ];
+
+  app.use(metrics.middleware);
+  app.use(envelope({ log: deps.log }));
+  app.use(jsonBody());
+  for (const r of routers) app.use(r.routes()).use(r.allowedMethods({ throw: true }));
+  return app;
+}

@@ -1,0 +1,57 @@
+/**
+ * The top of the stack: request id, the response envelope, and the one place errors become HTTP answers.
+ * Routes set `ctx.body` to their data (and `ctx.status`); this wraps it as `{ success, data, error, meta }`.
+ */
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { ApiError } from '../errors';
+
+/** State every request carries. */
+export interface RequestState {
+  requestId: string;
+  userId?: string;
+  log: Logger;
+  /** Set by routes that stream (SSE) so the envelope leaves their body alone. */
+  raw?: boolean;
+}
+
+const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** Assigns the request id (echoing a sane client one), wraps responses, and maps errors in one place. */
+export function envelope(opts: { log: Logger }): Middleware<RequestState> {
+  return async function envelopeMiddleware(ctx, next) {
+    const given = ctx.get('X-Request-Id');
+    const requestId = CLIENT_REQUEST_ID.test(given) ? given : uuidv7();
+    ctx.state.requestId = requestId;
+    ctx.state.log = opts.log.child({ request_id: requestId });
+    ctx.set('X-Request-Id', requestId);
+    const meta = { request_id: requestId };
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+      if (ctx.state.raw) return;
+      if (ctx.status === 404 && ctx.body === undefined) throw new ApiError('NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+      if (ctx.body !== undefined && !Buffer.isBuffer(ctx.body) && typeof ctx.body !== 'string') {
+        ctx.body = { success: true, data: ctx.body, error: null, meta };
+      }
+    } catch (err) {
+      const e = toApiError(err);
+      if (e.status >= 500) ctx.state.log.error({ err }, 'request failed');
+      ctx.status = e.status;
+      for (const [k, v] of Object.entries(e.headers ?? {})) ctx.set(k, v);
+      ctx.body = { success: false, data: null, error: { code: e.code, message: e.message, details: e.details ?? {} }, meta };
+    }
+    const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
+    ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request');
+  };
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const status = (err as { status?: number })?.status;
+  // Errors thrown by Koa/router themselves (405 from allowedMethods, 404…) carry a status; keep it, hide internals.
+  if (status === 405) return new ApiError('METHOD_NOT_ALLOWED', (err as Error).message);
+  if (status === 404) return new ApiError('NOT_FOUND', 'not found');
+  return new ApiError('INTERNAL', 'internal error');
+}

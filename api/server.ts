@@ -1,0 +1,45 @@
+/** API entry: parse config, open the database (migrations applied), connect Temporal and storage, listen. */
+import 'dotenv/config';
+import 'reflect-metadata';
+import { Connection } from '@temporalio/client';
+import { createCredits } from '../activities/credits';
+import { createLogger } from '../activities/logger';
+import { createStorage } from '../activities/storage';
+import { ConfigError, parseConfig } from '../domain/config';
+import { openDatabase } from '../entities/dataSource';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  const config = parseConfig(process.env);
+  const log = createLogger('api', { level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' });
+  const ds = await openDatabase(config.DATABASE_URL);
+  const storage = createStorage(config);
+  // Connection.lazy: the API starts (and /readyz reports) even while Temporal is still coming up.
+  const temporal = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  const app = createApp({
+    config,
+    ds,
+    credits: createCredits(ds),
+    log,
+    checks: {
+      database: () => ds.query('SELECT 1'),
+      temporal: () => temporal.workflowService.getSystemInfo({}),
+      storage: () => storage.ping(),
+    },
+  });
+  const server = app.listen(config.PORT, () => log.info({ port: config.PORT }, `API listening on http://127.0.0.1:${config.PORT} (docs at /docs)`));
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    server.close();
+    await Promise.allSettled([ds.destroy(), temporal.close()]);
+    storage.destroy();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});
