@@ -76,8 +76,7 @@ export const UpdateRuleRequest = z
     protect: conceptIds,
     params: RuleParams,
   })
-  .partial()
-  .refine((v) => Object.keys(v).length > 0, { message: 'at least one field is required' });
+  .partial();
 
 /** A saved rule. */
 export const RuleView = z.object({

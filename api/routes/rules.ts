@@ -84,6 +84,7 @@ export function createRulesRouter(deps: { ds: DataSource; auth: Middleware<Reque
 
   router.patch('/rules/:id', deps.auth, async (ctx) => {
     const input = body(ctx, UpdateRuleRequest);
+    if (Object.keys(input).length === 0) throw validationError([{ path: [], message: 'at least one field is required' }]);
     const rule = await ownRule(ctx.state.userId, ctx.params.id);
     const next = {
       name: input.name ?? rule.name,

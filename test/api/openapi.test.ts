@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { ROUTE_DOCS } from '../../api/app';
+import { ERROR_STATUS } from '../../api/errors';
+import { startApi, type TestApi } from '../support/api';
+import { describeEachDatabase } from '../support/databases';
+
+describeEachDatabase('GET /openapi.json and /docs', (db) => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi(db());
+  });
+  after(() => api.close());
+
+  it('serves a valid OpenAPI 3.1 document', async () => {
+    const doc = (await api.request('GET', '/openapi.json')).body;
+    assert.equal(doc.openapi, '3.1.0');
+    const result = await new Validator().validate(doc);
+    assert.equal(result.valid, true, JSON.stringify(result.errors, null, 1)?.slice(0, 2000));
+  });
+
+  it('documents every route the app serves, with its error codes and auth', async () => {
+    const doc = (await api.request('GET', '/openapi.json')).body;
+    for (const r of ROUTE_DOCS) {
+      const op = doc.paths[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method];
+      assert.ok(op, `${r.method} ${r.path} documented`);
+      const codes = Object.values(op.responses).flatMap((x: any) => Object.keys(x.content?.['application/json']?.examples ?? {}));
+      for (const c of r.errors) assert.ok(codes.includes(c), `${c} on ${r.method} ${r.path}`);
+      if (r.auth) assert.ok(codes.includes('UNAUTHORIZED'));
+      else assert.deepEqual(op.security, []);
+    }
+    assert.deepEqual(doc.components.schemas.ErrorEnvelope.properties.error.properties.code.enum, Object.keys(ERROR_STATUS));
+  });
+
+  it('generates request schemas from the validator\'s: strict bodies, enums and bounds', async () => {
+    const doc = (await api.request('GET', '/openapi.json')).body;
+    const schema = doc.paths['/rules'].post.requestBody.content['application/json'].schema;
+    assert.equal(schema.additionalProperties, false);
+    assert.deepEqual(schema.required.sort(), ['concepts', 'name', 'params', 'preset_id']);
+    assert.equal(schema.properties.params.properties.feather_px.maximum, 32);
+  });
+
+  it('renders the docs page with Swagger UI assets served locally', async () => {
+    const page = await fetch(`${api.url}/docs`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /swagger-ui-bundle\.js/);
+    assert.doesNotMatch(html, /https?:\/\//, 'no CDN');
+    const js = await fetch(`${api.url}/docs/assets/swagger-ui-bundle.js`);
+    assert.equal(js.status, 200);
+    assert.ok((await js.arrayBuffer()).byteLength > 100_000);
+    assert.equal((await fetch(`${api.url}/docs/assets/../../package.json`)).status, 404);
+  });
+});

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { ConfigError, DEV_JWT_SECRET, durationMs, parseConfig } from '../../domain/config';
+
+describe('config', () => {
+  it('fills development defaults from an empty environment', () => {
+    const c = parseConfig({});
+    assert.equal(c.PORT, 3000);
+    assert.equal(c.BATCH_CONCURRENCY, 4);
+    assert.equal(c.UPLOAD_TIMEOUT, '24h');
+    assert.equal(c.DATABASE_URL, 'sqlite:.data/s3.sqlite');
+    assert.equal(c.JWT_SECRET, DEV_JWT_SECRET);
+  });
+
+  it('treats empty strings as unset', () => {
+    assert.equal(parseConfig({ PORT: '' }).PORT, 3000);
+  });
+
+  it('names every bad variable in one error', () => {
+    assert.throws(
+      () => parseConfig({ PORT: 'eighty', BATCH_CONCURRENCY: '0', UPLOAD_TIMEOUT: 'tomorrow', DATABASE_URL: 'postgres://x' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        for (const v of ['PORT', 'BATCH_CONCURRENCY', 'UPLOAD_TIMEOUT', 'DATABASE_URL']) assert.match(err.message, new RegExp(v));
+        assert.equal(err.problems.length, 4);
+        return true;
+      },
+    );
+  });
+
+  it('refuses the development secrets when NODE_ENV=production', () => {
+    assert.throws(() => parseConfig({ NODE_ENV: 'production' }), /JWT_SECRET: must be set[\s\S]*GPU_CALLBACK_SECRET: must be set/);
+    const ok = parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-real-secret-of-32-characters!!', GPU_CALLBACK_SECRET: 'another-real-secret-0123' });
+    assert.equal(ok.NODE_ENV, 'production');
+  });
+
+  it('converts durations', () => {
+    assert.equal(durationMs('500ms'), 500);
+    assert.equal(durationMs('24h'), 86_400_000);
+    assert.throws(() => durationMs('1y'));
+  });
+});
