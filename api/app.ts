@@ -2,8 +2,10 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { Credits } from '../activities/credits';
+import type { Storage } from '../activities/storage';
 import type { Config } from '../domain/config';
 import { requireAuth } from './auth';
 import { createApiMetrics } from './metrics';
@@ -16,6 +18,11 @@ import { createHealthRouter, healthDocs, type ReadinessChecks } from './routes/h
 import { createMeRouter, meDocs } from './routes/me';
 import { createPresetsRouter, presetsDocs } from './routes/presets';
 import { createRulesRouter, rulesDocs } from './routes/rules';
+import { callbackDocs, createCallbackRouter } from './routes/callback';
+import { createJobEventsRouter, jobEventsDocs } from './routes/jobEvents';
+import { createJobsRouter, jobsDocs } from './routes/jobs';
+import { createJobReader } from './jobReader';
+import { createJobWorkflows } from './jobWorkflows';
 
 /** What the app needs, wired explicitly by the server entry (or a test). */
 export interface AppDeps {
@@ -24,12 +31,16 @@ export interface AppDeps {
   credits: Credits;
   log: Logger;
   checks: ReadinessChecks;
+  /** Storage and Temporal, for the job routes (an app without them serves endpoints 1–8 only). */
+  jobs?: { storage: Storage; temporal: Client };
 }
 
 const VERSION = '1.0.0';
 
 /** Every documented route of the API. */
-export const ROUTE_DOCS: RouteDoc[] = [...authDocs, ...meDocs, ...presetsDocs, ...rulesDocs, ...healthDocs, ...docsDocs];
+export const ROUTE_DOCS: RouteDoc[] = [
+  ...authDocs, ...meDocs, ...presetsDocs, ...rulesDocs, ...jobsDocs, ...callbackDocs, ...jobEventsDocs, ...healthDocs, ...docsDocs,
+];
 
 /** The OpenAPI document of this API. */
 export function openApiDocument(): Record<string, unknown> {
@@ -62,6 +73,16 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     createMeRouter({ ds: deps.ds, auth }),
     createRulesRouter({ ds: deps.ds, auth }),
   ];
+  if (deps.jobs) {
+    const { storage, temporal } = deps.jobs;
+    const workflows = createJobWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE);
+    const reader = createJobReader(deps.ds, workflows);
+    routers.push(
+      createJobsRouter({ ds: deps.ds, storage, workflows, config: deps.config, auth }),
+      createJobEventsRouter({ reader, storage, presignTtl: deps.config.PRESIGN_TTL_SECONDS, auth }),
+      createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
+    );
+  }
 
   app.use(metrics.middleware);
   app.use(envelope({ log: deps.log }));

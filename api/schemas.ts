@@ -98,3 +98,92 @@ export const HealthResponse = z.object({ status: z.literal('ok') });
 
 /** `GET /readyz` response (also the `details` of its 503). */
 export const ReadyResponse = z.object({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.string()) });
+
+/** `POST /jobs` body. */
+export const CreateJobRequest = z.strictObject({
+  preset_id: id,
+  item_count: z.int().min(1),
+  content_type: z.enum(['image/jpeg', 'image/png', 'image/webp']).default('image/jpeg'),
+});
+
+/** `Idempotency-Key` header: 1–128 printable ASCII characters. */
+export const IdempotencyKey = z.string().regex(/^[\x20-\x7e]{1,128}$/, '1–128 printable ASCII characters');
+
+/** `POST /jobs/{id}/execute` body: `rule_id` or inline `params` (or neither: preset defaults). */
+export const ExecuteJobRequest = z.strictObject({
+  concepts: conceptIds.min(1).optional(),
+  protect: conceptIds.optional(),
+  rule_id: id.optional(),
+  params: RuleParams.optional(),
+});
+
+/** `GET /jobs` query. */
+export const ListJobsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(64).optional(),
+});
+
+const StateError = z.object({ code: z.string(), message: z.string() });
+const ItemStatus = z.enum(['pending', 'running', 'done', 'failed', 'canceled']);
+const JobStatus = z.enum(['created', 'uploaded', 'queued', 'running', 'done', 'failed', 'canceled']);
+
+/** One item of a JobView. */
+export const ItemView = z.object({
+  idx: z.int(),
+  status: ItemStatus,
+  error: StateError.nullable(),
+  input_url: z.string().nullable(),
+  result_url: z.string().nullable(),
+  preview_url: z.string().nullable(),
+  masks: z.record(z.string(), z.string()),
+  checks: z
+    .object({
+      protected_changed_px: z.int(),
+      delta_e_to_target: z.record(z.string(), z.number()),
+      coverage: z.record(z.string(), z.number()),
+    })
+    .nullable(),
+});
+
+/** API.md JobView. */
+export const JobView = z.object({
+  id,
+  status: JobStatus,
+  preset_id: id,
+  item_count: z.int(),
+  progress: z.object({ total: z.int(), done: z.int(), failed: z.int(), running: z.int(), pending: z.int(), canceled: z.int(), percent: z.number() }),
+  credits: z.object({ reserved: z.int(), charged: z.int(), refunded: z.int() }),
+  error: StateError.nullable(),
+  created_at: isoTime,
+  updated_at: isoTime,
+  finished_at: isoTime.nullable(),
+  items: z.array(ItemView),
+});
+
+/** A presigned upload of one item. */
+export const UploadTicket = z.object({
+  idx: z.int(),
+  method: z.literal('PUT'),
+  url: z.string(),
+  headers: z.record(z.string(), z.string()),
+  key: z.string(),
+  expires_at: isoTime,
+});
+
+/** `POST /jobs` response. */
+export const CreateJobResponse = z.object({ job: JobView, uploads: z.array(UploadTicket) });
+
+/** `GET /jobs` response: newest first; pass `next_cursor` as `cursor` for the next page. */
+export const JobListResponse = z.object({ items: z.array(JobView.omit({ items: true })), next_cursor: z.string().nullable() });
+
+/** `POST /jobs/{id}/callback` body (serverless GPU providers; HMAC-signed). */
+export const CallbackRequest = z.strictObject({
+  task_token: z.string().min(1).max(8192),
+  idx: z.int().min(0),
+  status: z.enum(['done', 'failed']),
+  result: z.record(z.string(), z.unknown()).optional(),
+  error: z.strictObject({ code: z.string().max(64), message: z.string().max(500) }).optional(),
+});
+
+/** `POST /jobs/{id}/callback` response. */
+export const CallbackResponse = z.object({ accepted: z.boolean(), duplicate: z.boolean() });

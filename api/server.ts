@@ -1,7 +1,7 @@
 /** API entry: parse config, open the database (migrations applied), connect Temporal and storage, listen. */
 import 'dotenv/config';
 import 'reflect-metadata';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { createCredits } from '../activities/credits';
 import { createLogger } from '../activities/logger';
 import { createStorage } from '../activities/storage';
@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     ds,
     credits: createCredits(ds),
     log,
+    jobs: { storage, temporal: new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE }) },
     checks: {
       database: () => ds.query('SELECT 1'),
       temporal: () => temporal.workflowService.getSystemInfo({}),

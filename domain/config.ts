@@ -39,6 +39,7 @@ const Env = z.object({
   SEGMENT_SCORE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
   BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   UPLOAD_TIMEOUT: duration.default('24h'),
+  JOB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(32),
   ANON_RATE_LIMIT: z.coerce.number().int().positive().default(20),
   ANON_RATE_WINDOW: duration.default('1h'),
   METRICS_PORT: port.default(0),

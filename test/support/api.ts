@@ -14,7 +14,8 @@ export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef';
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
-  body: { success: boolean; data: T; error: { code: string; message: string; details: any } | null; meta: { request_id: string } };
+  /** The parsed envelope (`{ success, data: T, error, meta }`), or the raw document for non-enveloped routes. */
+  body: any;
 }
 
 /** A running API: its base URL and a small client. */

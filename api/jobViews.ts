@@ -1,0 +1,89 @@
+/** JobView (API.md §12) from the workflow's state or, once the workflow is gone, from the DB mirror. */
+import type { z } from 'zod';
+import type { Storage } from '../activities/storage';
+import type { ItemChecks } from '../gpu-activities/contract';
+import { isItemTerminal } from '../domain/jobStates';
+import { inputKey, type UploadContentType } from '../domain/storageKeys';
+import type { JobItemLog } from '../entities/JobItemLog';
+import type { JobLog } from '../entities/JobLog';
+import type { ItemState, JobState } from '../workflows/contract';
+import type { ItemView, JobView } from './schemas';
+
+/** Rebuilds a JobState from the DB mirror (items not yet flushed are pending, or canceled once the job is). */
+export function stateFromLog(job: JobLog, rows: JobItemLog[]): JobState {
+  const byIdx = new Map(rows.map((r) => [r.idx, r]));
+  const items: ItemState[] = Array.from({ length: job.itemCount }, (_, idx) => {
+    const r = byIdx.get(idx);
+    if (!r) return { idx, status: job.status === 'canceled' || job.status === 'failed' ? 'canceled' : 'pending' };
+    return {
+      idx,
+      status: r.status,
+      ...(r.errorCode ? { error: { code: r.errorCode, message: r.errorMessage ?? '' } } : {}),
+      ...(r.resultKey ? { resultKey: r.resultKey } : {}),
+      ...(r.previewKey ? { previewKey: r.previewKey } : {}),
+      ...(r.masks ? { masks: r.masks } : {}),
+      ...(r.checks ? { checks: r.checks as unknown as ItemChecks } : {}),
+    };
+  });
+  const count = (s: ItemState['status']) => items.filter((i) => i.status === s).length;
+  const finished = items.filter((i) => isItemTerminal(i.status)).length;
+  return {
+    jobId: job.id,
+    userId: job.userId,
+    presetId: job.presetId,
+    status: job.status,
+    itemCount: job.itemCount,
+    progress: {
+      total: job.itemCount,
+      done: count('done'),
+      failed: count('failed'),
+      running: count('running'),
+      pending: count('pending'),
+      canceled: count('canceled'),
+      percent: Math.round((1000 * finished) / job.itemCount) / 10,
+    },
+    credits: { reserved: job.creditsReserved, charged: job.creditsCharged, refunded: job.creditsRefunded },
+    error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
+    items,
+    createdAt: job.createdAt.toISOString(),
+    updatedAt: job.updatedAt.toISOString(),
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** The JobView of a state, without items (for lists and SSE progress events). */
+export function jobSummary(state: JobState): Omit<z.input<typeof JobView>, 'items'> {
+  return {
+    id: state.jobId,
+    status: state.status,
+    preset_id: state.presetId,
+    item_count: state.itemCount,
+    progress: state.progress,
+    credits: state.credits,
+    error: state.error,
+    created_at: state.createdAt,
+    updated_at: state.updatedAt,
+    finished_at: state.finishedAt,
+  };
+}
+
+/** The full JobView with short-lived presigned GET URLs for every stored object of every item. */
+export async function jobView(state: JobState, contentType: UploadContentType, storage: Storage, ttlSeconds: number): Promise<z.input<typeof JobView>> {
+  const url = (key: string | undefined) => (key ? storage.presignGet(key, ttlSeconds) : Promise.resolve(null));
+  const items = await Promise.all(
+    state.items.map(async (item): Promise<z.input<typeof ItemView>> => {
+      const maskEntries = await Promise.all(Object.entries(item.masks ?? {}).map(async ([c, k]) => [c, await storage.presignGet(k, ttlSeconds)] as const));
+      return {
+        idx: item.idx,
+        status: item.status,
+        error: item.error ?? null,
+        input_url: await url(inputKey(state.userId, state.jobId, item.idx, contentType)),
+        result_url: await url(item.resultKey),
+        preview_url: await url(item.previewKey),
+        masks: Object.fromEntries(maskEntries),
+        checks: item.checks ?? null,
+      };
+    }),
+  );
+  return { ...jobSummary(state), items };
+}

@@ -1,0 +1,73 @@
+/**
+ * The API's side of the job workflow: start it with the credit reservation (Update-with-Start), send updates, read
+ * its state, and turn Temporal's errors into API errors. Routes talk to workflows only through this module.
+ */
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import {
+  INVALID_STATE,
+  JOB_WORKFLOW_TYPE,
+  cancelUpdate,
+  confirmUploadUpdate,
+  executeUpdate,
+  jobWorkflowId,
+  reserveUpdate,
+  stateQuery,
+  type ExecuteInput,
+  type JobInput,
+  type JobState,
+  type ReserveResult,
+} from '../workflows/contract';
+import { jobSearchAttributes } from '../workflows/searchAttributes';
+import { ApiError } from './errors';
+
+/** Raised when the workflow of a job no longer exists (closed and past retention). */
+export class WorkflowGoneError extends Error {}
+
+/** Maps a Temporal client error to an ApiError (or WorkflowGoneError). */
+export function mapTemporalError(err: unknown): Error {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_STATE) {
+    return new ApiError('INVALID_STATE', err.cause.message);
+  }
+  if (err instanceof WorkflowNotFoundError) return new WorkflowGoneError(err.message);
+  const e = err as { code?: number; cause?: unknown };
+  // gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED (4): the Temporal server is down or unreachable.
+  if (isGrpcServiceError(err) || isGrpcServiceError(e?.cause) || /ECONNREFUSED|UNAVAILABLE|Failed to connect/i.test(String((err as Error)?.message))) {
+    return new ApiError('UNAVAILABLE', 'the workflow service is unavailable, try again shortly');
+  }
+  return err as Error;
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw mapTemporalError(err);
+  }
+}
+
+/** Job workflow operations for the API. */
+export function createJobWorkflows(client: Client, taskQueue: string) {
+  const handle = (jobId: string) => client.workflow.getHandle(jobWorkflowId(jobId));
+  return {
+    /** Starts the job's workflow and returns the outcome of its credit reservation. */
+    start(input: JobInput): Promise<ReserveResult> {
+      const startWorkflowOperation = new WithStartWorkflowOperation(JOB_WORKFLOW_TYPE, {
+        workflowId: jobWorkflowId(input.jobId),
+        taskQueue,
+        args: [input],
+        // USE_EXISTING: a retried request (same job id) attaches to the running workflow instead of failing.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: jobSearchAttributes(input.userId, input.presetId, 'created'),
+      });
+      return call(() => client.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation }));
+    },
+    confirmUpload: (jobId: string) => call(() => handle(jobId).executeUpdate(confirmUploadUpdate)),
+    execute: (jobId: string, input: ExecuteInput) => call(() => handle(jobId).executeUpdate(executeUpdate, { args: [input] })),
+    cancel: (jobId: string) => call(() => handle(jobId).executeUpdate(cancelUpdate)),
+    state: (jobId: string): Promise<JobState> => call(() => handle(jobId).query(stateQuery)),
+  };
+}
+
+/** The API's job workflow operations. */
+export type JobWorkflows = ReturnType<typeof createJobWorkflows>;

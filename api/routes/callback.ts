@@ -1,0 +1,55 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import Router from '@koa/router';
+import { ActivityNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { ApiError } from '../errors';
+import type { RequestState } from '../middleware/envelope';
+import { z } from 'zod';
+import type { RouteDoc } from '../openapi';
+import { CallbackRequest, CallbackResponse } from '../schemas';
+import { body } from '../validate';
+
+/** Whether `header` is `sha256=<hex HMAC-SHA256 of raw with secret>`, compared in constant time. */
+export function verifySignature(secret: string, raw: Buffer, header: string): boolean {
+  const m = /^sha256=([0-9a-f]{64})$/i.exec(header.trim());
+  if (!m) return false;
+  const expected = createHmac('sha256', secret).update(raw).digest();
+  return timingSafeEqual(expected, Buffer.from(m[1], 'hex'));
+}
+
+/**
+ * `POST /jobs/{id}/callback`: a serverless GPU provider reports an activity it completed asynchronously (the
+ * activity handed its task token to the provider). Authenticated by HMAC, not JWT: the caller is the provider.
+ * A duplicate delivery finds the activity already completed and answers 200 without counting it twice.
+ */
+export function createCallbackRouter(deps: { client: Client; secret: string }): Router<RequestState> {
+  const router = new Router<RequestState>();
+  router.post('/jobs/:id/callback', async (ctx) => {
+    const raw = (ctx.request as { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
+    if (!verifySignature(deps.secret, raw, ctx.get('X-Signature'))) throw new ApiError('UNAUTHORIZED', 'bad or missing X-Signature');
+    const input = body(ctx, CallbackRequest);
+    const token = Buffer.from(input.task_token, 'base64');
+    try {
+      if (input.status === 'done') await deps.client.activity.complete(token, input.result ?? {});
+      else await deps.client.activity.fail(token, ApplicationFailure.nonRetryable(input.error?.message ?? 'provider reported a failure', input.error?.code ?? 'PROVIDER_FAILED'));
+    } catch (err) {
+      if (err instanceof ActivityNotFoundError) {
+        ctx.body = { accepted: false, duplicate: true };
+        return;
+      }
+      throw err;
+    }
+    ctx.body = { accepted: true, duplicate: false };
+  });
+  return router;
+}
+
+/** OpenAPI description of this router. */
+export const callbackDocs: RouteDoc[] = [
+  {
+    method: 'post', path: '/jobs/:id/callback', tag: 'providers', auth: false, body: CallbackRequest,
+    headers: { 'X-Signature': { description: 'sha256=<hex HMAC-SHA256 of the raw body with GPU_CALLBACK_SECRET>', required: true, schema: z.string() } },
+    summary: 'Completion report from a serverless GPU provider (HMAC-signed, no JWT)',
+    response: { status: 200, data: CallbackResponse }, errors: ['UNAUTHORIZED', 'VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE'],
+  },
+];

@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import type { DataSource } from 'typeorm';
+import { v7 as uuidv7 } from 'uuid';
+import type { Storage } from '../../activities/storage';
+import { isDuplicateKey } from '../../activities/transaction';
+import type { Config } from '../../domain/config';
+import { isTerminal } from '../../domain/jobStates';
+import { planOf } from '../../domain/plans';
+import { findPreset } from '../../domain/presets';
+import { inputKey, MAX_UPLOAD_BYTES, type UploadContentType } from '../../domain/storageKeys';
+import { JobLog } from '../../entities/JobLog';
+import type { JobState } from '../../workflows/contract';
+import { ApiError, notFound } from '../errors';
+import { resolveExecute } from '../executeRequest';
+import { createJobReader } from '../jobReader';
+import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
+import { jobSummary, jobView, stateFromLog } from '../jobViews';
+import type { RequestState } from '../middleware/envelope';
+import type { RouteDoc } from '../openapi';
+import { CreateJobRequest, CreateJobResponse, ExecuteJobRequest, IdempotencyKey, JobListResponse, JobView, ListJobsQuery } from '../schemas';
+import { body, parseOrThrow, query, validationError } from '../validate';
+import { currentUser } from './me';
+
+/** What the job routes need. */
+export interface JobsDeps {
+  ds: DataSource;
+  storage: Storage;
+  workflows: JobWorkflows;
+  config: Config;
+  auth: Middleware<RequestState>;
+}
+
+/** Endpoints 9–13 and 15 of API.md (SSE and the provider callback live in their own routers). */
+export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
+  const { ds, storage, workflows, config } = deps;
+  const jobs = ds.getRepository(JobLog);
+  const ttl = config.PRESIGN_TTL_SECONDS;
+  const router = new Router<RequestState>();
+
+  const reader = createJobReader(ds, workflows);
+  const ownJob = reader.ownJob;
+  const jobState = reader.state;
+  const view = (state: JobState, job: JobLog) => jobView(state, job.contentType as UploadContentType, storage, ttl);
+
+  router.post('/jobs', deps.auth, async (ctx) => {
+    const input = body(ctx, CreateJobRequest);
+    const key = ctx.get('Idempotency-Key') ? parseOrThrow(IdempotencyKey, ctx.get('Idempotency-Key'), 'Idempotency-Key header') : null;
+    const preset = findPreset(input.preset_id);
+    if (!preset) throw notFound(`preset '${input.preset_id}'`);
+    const user = await currentUser(ds, ctx.state.userId);
+    const plan = planOf(user.plan);
+    if (input.item_count > plan.maxItemsPerJob) {
+      throw validationError([{ path: ['item_count'], message: `at most ${plan.maxItemsPerJob} items per job on the ${plan.id} plan` }]);
+    }
+    const requestHash = createHash('sha256').update(JSON.stringify([input.preset_id, input.item_count, input.content_type])).digest('hex');
+
+    const replay = async (existing: JobLog) => {
+      if (existing.requestHash !== requestHash) {
+        throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body', { job_id: existing.id });
+      }
+      ctx.status = 200;
+      ctx.body = { job: await view(await jobState(existing), existing), uploads: await uploads(existing) };
+    };
+    if (key) {
+      const existing = await jobs.findOneBy({ userId: user.id, idempotencyKey: key });
+      if (existing) return replay(existing);
+    }
+
+    const now = new Date();
+    const job = jobs.create({
+      id: uuidv7(), userId: user.id, presetId: preset.id, status: 'created', itemCount: input.item_count, contentType: input.content_type,
+      idempotencyKey: key, requestHash, concepts: null, protect: null, params: null,
+      creditsReserved: 0, creditsCharged: 0, creditsRefunded: 0, errorCode: null, errorMessage: null, createdAt: now, updatedAt: now, finishedAt: null,
+    });
+    try {
+      await jobs.insert(job);
+    } catch (err) {
+      // The same key raced in from a concurrent request: answer like a retry of it.
+      if (key && isDuplicateKey(err)) return replay(await jobs.findOneByOrFail({ userId: user.id, idempotencyKey: key }));
+      throw err;
+    }
+
+    let outcome;
+    try {
+      outcome = await workflows.start({
+        jobId: job.id, userId: user.id, presetId: preset.id, itemCount: job.itemCount, contentType: input.content_type,
+        unitCost: plan.unitCost, uploadTimeout: config.UPLOAD_TIMEOUT, gpuTaskQueue: config.GPU_TASK_QUEUE, maxInFlight: config.JOB_MAX_IN_FLIGHT,
+      });
+    } catch (err) {
+      await jobs.delete({ id: job.id }); // nothing was reserved: the job never existed for the user
+      throw err;
+    }
+    if (!outcome.ok) {
+      await jobs.delete({ id: job.id });
+      if (outcome.code === 'INSUFFICIENT_CREDITS') {
+        throw new ApiError('INSUFFICIENT_CREDITS', `this job needs ${outcome.needed} credits, ${outcome.available} available`, { needed: outcome.needed, available: outcome.available });
+      }
+      throw new ApiError('TOO_MANY_ACTIVE_JOBS', `at most ${outcome.limit} active jobs on this plan`, { limit: outcome.limit, active: outcome.active });
+    }
+    job.creditsReserved = outcome.amount;
+    await jobs.update({ id: job.id }, { creditsReserved: outcome.amount });
+    ctx.status = 201;
+    ctx.body = { job: await view(await jobState(job), job), uploads: await uploads(job) };
+  });
+
+  router.post('/jobs/:id/confirm-upload', deps.auth, async (ctx) => {
+    const job = await ownJob(ctx.state.userId, ctx.params.id);
+    if (job.status !== 'created') {
+      if (job.status === 'failed' || job.status === 'canceled') throw new ApiError('INVALID_STATE', `job is ${job.status}`);
+      ctx.body = await view(await jobState(job), job); // repeated after success: idempotent
+      return;
+    }
+    const heads = await mapLimit(job.itemCount, 16, (idx) => storage.head(inputKey(job.userId, job.id, idx, job.contentType as UploadContentType)));
+    const missing = heads.flatMap((h, idx) => (h === null ? [idx] : []));
+    const tooLarge = heads.flatMap((h, idx) => (h !== null && h.size > MAX_UPLOAD_BYTES ? [idx] : []));
+    if (missing.length || tooLarge.length) {
+      const what = [missing.length ? `${missing.length} missing` : '', tooLarge.length ? `${tooLarge.length} over ${MAX_UPLOAD_BYTES} bytes` : ''].filter(Boolean);
+      throw new ApiError('UPLOAD_INCOMPLETE', `uploads incomplete: ${what.join(', ')}`, { missing, too_large: tooLarge, max_bytes: MAX_UPLOAD_BYTES });
+    }
+    ctx.body = await view(await workflowCall(job, () => workflows.confirmUpload(job.id)), job);
+  });
+
+  router.post('/jobs/:id/execute', deps.auth, async (ctx) => {
+    const input = body(ctx, ExecuteJobRequest);
+    const job = await ownJob(ctx.state.userId, ctx.params.id);
+    const resolved = await resolveExecute(ds, job, input);
+    // The workflow, not the DB mirror (which trails it by a flush), decides whether the job can execute now.
+    const state = await workflowCall(job, () => workflows.execute(job.id, resolved.execute));
+    await jobs.update({ id: job.id }, { concepts: resolved.concepts, protect: resolved.protect, params: resolved.execute.params });
+    ctx.status = 202;
+    ctx.body = await view(state, job);
+  });
+
+  router.post('/jobs/:id/cancel', deps.auth, async (ctx) => {
+    const job = await ownJob(ctx.state.userId, ctx.params.id);
+    if (job.status === 'canceled') {
+      ctx.body = await view(await jobState(job), job);
+      return;
+    }
+    if (isTerminal(job.status)) throw new ApiError('INVALID_STATE', `job is ${job.status}`);
+    ctx.body = await view(await workflowCall(job, () => workflows.cancel(job.id)), job);
+  });
+
+  router.get('/jobs/:id', deps.auth, async (ctx) => {
+    const job = await ownJob(ctx.state.userId, ctx.params.id);
+    ctx.body = await view(await jobState(job), job);
+  });
+
+  router.get('/jobs', deps.auth, async (ctx) => {
+    const q = query(ctx, ListJobsQuery);
+    const qb = jobs.createQueryBuilder('j').where('j.user_id = :u', { u: ctx.state.userId }).orderBy('j.id', 'DESC').take(q.limit + 1);
+    if (q.cursor) qb.andWhere('j.id < :c', { c: q.cursor });
+    const rows = await qb.getMany();
+    const page = rows.slice(0, q.limit);
+    ctx.body = {
+      items: page.map((j) => jobSummary(stateFromLog(j, []))),
+      next_cursor: rows.length > q.limit ? page[page.length - 1].id : null,
+    };
+  });
+
+  /** Runs an update; a workflow that is gone means the job already ended. */
+  async function workflowCall(job: JobLog, fn: () => Promise<JobState>): Promise<JobState> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof WorkflowGoneError) throw new ApiError('INVALID_STATE', 'job has ended');
+      throw err;
+    }
+  }
+
+  async function uploads(job: JobLog) {
+    const contentType = job.contentType as UploadContentType;
+    const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
+    return mapLimit(job.itemCount, 32, async (idx) => {
+      const key = inputKey(job.userId, job.id, idx, contentType);
+      return { idx, method: 'PUT' as const, url: await storage.presignPut(key, contentType, ttl), headers: { 'Content-Type': contentType }, key, expires_at: expiresAt };
+    });
+  }
+
+  return router;
+}
+
+/** Maps 0..n-1 through `fn` with at most `limit` calls in flight (HEADs to the store for hundreds of items). */
+async function mapLimit<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  const lane = async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, lane));
+  return out;
+}
+
+const bodyErrors = ['VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE'] as const;
+/** OpenAPI description of this router. */
+export const jobsDocs: RouteDoc[] = [
+  {
+    method: 'post', path: '/jobs', tag: 'jobs', summary: 'Create a job: reserve credits, get presigned upload URLs', auth: true, body: CreateJobRequest,
+    headers: { 'Idempotency-Key': { description: 'Same key and body → the same job (no second reservation); same key, other body → 409', schema: IdempotencyKey } },
+    response: { status: 201, data: CreateJobResponse, description: 'created (200 when an Idempotency-Key replays an earlier create)' },
+    errors: [...bodyErrors, 'NOT_FOUND', 'INSUFFICIENT_CREDITS', 'TOO_MANY_ACTIVE_JOBS', 'IDEMPOTENCY_KEY_REUSED', 'UNAVAILABLE'],
+  },
+  { method: 'post', path: '/jobs/:id/confirm-upload', tag: 'jobs', summary: 'Every input is uploaded', auth: true, response: { status: 200, data: JobView }, errors: ['NOT_FOUND', 'UPLOAD_INCOMPLETE', 'INVALID_STATE', 'UNAVAILABLE'] },
+  { method: 'post', path: '/jobs/:id/execute', tag: 'jobs', summary: 'Start processing with concepts, protect and a rule', auth: true, body: ExecuteJobRequest, response: { status: 202, data: JobView }, errors: [...bodyErrors, 'NOT_FOUND', 'INVALID_STATE', 'UNAVAILABLE'] },
+  { method: 'get', path: '/jobs/:id', tag: 'jobs', summary: 'Status, progress and per-item results', auth: true, response: { status: 200, data: JobView }, errors: ['NOT_FOUND'] },
+  { method: 'post', path: '/jobs/:id/cancel', tag: 'jobs', summary: 'Cancel (in-flight items stop, their credits are refunded)', auth: true, response: { status: 200, data: JobView }, errors: ['NOT_FOUND', 'INVALID_STATE', 'UNAVAILABLE'] },
+  { method: 'get', path: '/jobs', tag: 'jobs', summary: 'My jobs, newest first, cursor-paginated', auth: true, query: ListJobsQuery, response: { status: 200, data: JobListResponse }, errors: ['VALIDATION_ERROR'] },
+];
