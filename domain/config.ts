@@ -45,6 +45,9 @@ const Env = z.object({
   METRICS_PORT: port.default(0),
 });
 
+/** Every configuration variable name (`.env.example` and the deploy manifests list these). */
+export const CONFIG_KEYS = Object.keys(Env.shape) as (keyof typeof Env.shape)[];
+
 /** The validated configuration. */
 export type Config = z.output<typeof Env>;
 

@@ -39,3 +39,12 @@ describe('config', () => {
     assert.throws(() => durationMs('1y'));
   });
 });
+
+describe('.env.example', () => {
+  it('lists every configuration variable and nothing else', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { CONFIG_KEYS } = await import('../../domain/config');
+    const listed = readFileSync('.env.example', 'utf8').split('\n').filter((l) => /^[A-Z0-9_]+=/.test(l)).map((l) => l.split('=')[0]);
+    assert.deepEqual([...listed].sort(), [...CONFIG_KEYS].sort());
+  });
+});
