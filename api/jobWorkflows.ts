@@ -29,6 +29,9 @@ export function mapTemporalError(err: unknown): Error {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_STATE) {
     return new ApiError('INVALID_STATE', err.cause.message);
   }
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'UNAVAILABLE') {
+    return new ApiError('UNAVAILABLE', 'the credit ledger is unavailable, try again shortly');
+  }
   if (err instanceof WorkflowNotFoundError) return new WorkflowGoneError(err.message);
   const e = err as { code?: number; cause?: unknown };
   // gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED (4): the Temporal server is down or unreachable.

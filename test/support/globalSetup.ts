@@ -4,10 +4,14 @@
  * The addresses are exported to process.env before any test file runs its hooks.
  * TEST_SERVICES=none (or a MOCHA_SPEC that only names test/unit/) skips them for fast unit-only runs.
  */
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import type { S3Server } from '../../scripts/stack/s3';
 import type { TemporalServer } from '../../scripts/stack/temporal';
 import { ensureTools, TEMPORAL_BIN } from '../../scripts/stack/tools';
 import { reportCrash, startTestS3, startTestTemporal, TEST_S3 } from './services';
+
+// Temporal workers log every state change at INFO; tests want warnings only (TEMPORAL_LOG_LEVEL overrides).
+Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as LogLevel | undefined) ?? 'WARN') });
 
 // The AWS SDK warns on every process that Node 20 support ends in 2027; the project targets Node 20 on purpose.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -1,0 +1,2 @@
+/** The workflows the orchestration worker registers (the bundle's entry: `workflowsPath: require.resolve('../workflows')`). */
+export { jobWorkflow } from './jobWorkflow';

@@ -1,0 +1,293 @@
+/**
+ * The job workflow (DESIGN.md "The job workflow"): reserve -> await upload -> await execute -> bounded fan-out of
+ * segment + applyRule per item on the GPU task queue -> settle once -> final DB flush. Thin wiring around JobMachine;
+ * deterministic: no I/O, no Node APIs, activities imported as types only, time from the workflow clock.
+ */
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { JobMachine } from '../domain/jobMachine';
+import type { StateError } from '../domain/jobStates';
+import type { JobActivities } from '../activities/jobActivities';
+import { ItemFailure, type GpuActivities } from '../gpu-activities/contract';
+import { inputKey } from '../domain/storageKeys';
+import {
+  INVALID_STATE,
+  cancelSignal,
+  cancelUpdate,
+  confirmUploadUpdate,
+  executeUpdate,
+  reserveUpdate,
+  stateQuery,
+  type ExecuteInput,
+  type JobInput,
+  type JobState,
+  type ReserveResult,
+} from './contract';
+import { JOB_STATUS_KEY, jobSearchAttributes } from './searchAttributes';
+
+// Timeouts and retries, declared once. The ledger and the DB mirror retry without limit (a DB outage must delay the
+// settlement, never lose it; both are idempotent); reserve gives up sooner because POST /jobs is waiting on it.
+const { settleCredits, recordJob } = proxyActivities<JobActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+const { reserveCredits } = proxyActivities<JobActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+/** Options of the GPU activities (the task queue comes from the job's input). */
+export const GPU_ACTIVITY_OPTIONS: ActivityOptions = {
+  // segment + applyRule of one image take well under a minute on a GPU; the heartbeat timeout is what notices a
+  // killed GPU worker, so its item is retried on another worker after ~20 s instead of after startToClose.
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '20s',
+  // Explicit: wait until the activity acknowledged the cancel, so no item is still running once cancel returns
+  // (an unset value behaves as TRY_CANCEL in Core).
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 5,
+    // A bad image stays bad: fail the item at once, the job goes on.
+    nonRetryableErrorTypes: Object.values(ItemFailure),
+  },
+};
+
+/** One job, from reservation to settlement; returns the final state. */
+export async function jobWorkflow(input: JobInput): Promise<JobState> {
+  // `new Date()` inside a workflow is the deterministic workflow clock (the time of the current workflow task).
+  const m = new JobMachine(input, () => new Date());
+  const gpu = proxyActivities<GpuActivities>({ ...GPU_ACTIVITY_OPTIONS, taskQueue: input.gpuTaskQueue });
+  const fanOut = new CancellationScope();
+  let reservation: Promise<ReserveResult> | undefined;
+  let reserveFailed = false;
+  let reservationClosed = false;
+  let rule: ExecuteInput | undefined;
+
+  // --- status side effects: search attribute on each status change, a DB flush on every change -----------------
+  let lastStatus = m.status;
+  let lastVersion = m.version;
+  // Also set by the API at start; upserted here so a run started any other way (CLI, tests) is findable too.
+  upsertSearchAttributes(jobSearchAttributes(input.userId, input.presetId, m.status));
+  const flusher = createFlusher(m);
+  const changed = () => {
+    if (m.version === lastVersion) return; // an idempotent repeat changed nothing: no flush
+    lastVersion = m.version;
+    if (m.status !== lastStatus) {
+      lastStatus = m.status;
+      upsertSearchAttributes([{ key: JOB_STATUS_KEY, value: m.status }]);
+    }
+    if (m.held) flusher.request(); // a refused job was never a job: nothing to mirror
+  };
+  const guard = (ok: boolean, what: string) => {
+    if (!ok) throw ApplicationFailure.nonRetryable(`cannot ${what} a ${m.status} job`, INVALID_STATE);
+  };
+  const requestCancel = () => {
+    if (!m.requestCancel()) return;
+    fanOut.cancel();
+    changed();
+  };
+
+  // --- handlers ------------------------------------------------------------------------------------------------
+  setHandler(stateQuery, () => m.state());
+  // Idempotent: the first call's promise is kept, so a repeated reserve returns the first outcome.
+  setHandler(reserveUpdate, () => (reservation ??= reserve()), {
+    // Too late once the workflow stopped waiting for it: a hold taken now would never be settled.
+    validator: () => guard(!reservationClosed || reservation !== undefined, 'reserve'),
+  });
+  setHandler(
+    confirmUploadUpdate,
+    () => {
+      m.confirmUpload();
+      changed();
+      return m.state();
+    },
+    { validator: () => guard(m.canConfirmUpload(), 'confirm the upload of') },
+  );
+  setHandler(
+    executeUpdate,
+    (x) => {
+      rule = x;
+      m.execute({ concepts: x.concepts.map((c) => c.id), protect: x.protect.map((p) => p.id), params: x.params });
+      changed();
+      return m.state();
+    },
+    { validator: (_x: ExecuteInput) => guard(m.canExecute(), 'execute') },
+  );
+  setHandler(
+    cancelUpdate,
+    async () => {
+      requestCancel();
+      await condition(() => m.finished);
+      // The items all finished before the cancel could stop one: the job is done/failed, as for a late cancel.
+      guard(m.status === 'canceled', 'cancel');
+      return m.state();
+    },
+    { validator: () => guard(m.canCancel(), 'cancel') },
+  );
+  setHandler(cancelSignal, () => {
+    if (m.canCancel()) requestCancel();
+  });
+
+  async function reserve(): Promise<ReserveResult> {
+    try {
+      const result = await reserveCredits({ jobId: input.jobId, userId: input.userId, amount: m.amount });
+      m.reserved(result);
+      changed();
+      return result;
+    } catch (err) {
+      reserveFailed = true;
+      log.warn('reserve failed', { error: String(err) });
+      // The API maps this to 503; the job settles to zero below (the hold may have committed before the error).
+      throw ApplicationFailure.nonRetryable('the credit ledger is unavailable', 'UNAVAILABLE', String(err));
+    }
+  }
+
+  // --- lifecycle -----------------------------------------------------------------------------------------------
+  // Waiting for the reserve update too is bounded: a workflow started without one must not wait forever.
+  const reserved = () => m.reservation !== null || reserveFailed;
+  await waitFor(reserved);
+  reservationClosed = true;
+  // A reserve in flight decides what the settlement must release, so its outcome is awaited even after a cancel.
+  if (reservation) await CancellationScope.nonCancellable(() => condition(reserved));
+  if (m.reservation?.ok === false) {
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished)); // the reserve update answers first
+    return m.state();
+  }
+  if (!m.held) {
+    if (!m.cancelRequested)
+      m.fail({ code: reserveFailed ? 'UNAVAILABLE' : 'NOT_RESERVED', message: 'the job could not reserve its credits' });
+  } else if (!m.cancelRequested) {
+    const uploaded = await waitFor(() => m.status !== 'created');
+    if (uploaded === 'timeout') m.fail({ code: 'UPLOAD_TIMEOUT', message: `no confirm-upload within ${input.uploadTimeout}` });
+    else if (uploaded === 'ok') {
+      const executed = await waitFor(() => m.status !== 'uploaded');
+      if (executed === 'timeout') m.fail({ code: 'EXECUTE_TIMEOUT', message: `no execute within ${input.uploadTimeout}` });
+      else if (executed === 'ok' && rule) await runItems(rule);
+    }
+  }
+
+  // Settle exactly once, even when the workflow itself is being canceled: a hold must never leak.
+  return CancellationScope.nonCancellable(async () => {
+    const settlement = await settleCredits({ jobId: input.jobId, userId: input.userId, charge: m.charge() });
+    m.settle(settlement);
+    changed();
+    await flusher.drain();
+    await condition(allHandlersFinished); // a waiting cancel update gets its answer before the run completes
+    return m.state();
+  });
+
+  /** Waits for `moved` with the upload timeout; 'canceled' when a cancel arrived first (or the run was canceled). */
+  async function waitFor(moved: () => boolean): Promise<'ok' | 'timeout' | 'canceled'> {
+    try {
+      const ok = await condition(() => moved() || m.cancelRequested, input.uploadTimeout as Duration);
+      if (m.cancelRequested) return 'canceled';
+      return ok ? 'ok' : 'timeout';
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      onRunCanceled();
+      return 'canceled';
+    }
+  }
+
+  /** The workflow run itself was canceled (Temporal UI, CLI): treated like a cancel request. */
+  function onRunCanceled(): void {
+    if (!m.cancelRequested && m.canCancel()) requestCancel();
+  }
+
+  /** Runs every item, at most `maxInFlight` at once; lanes pull the next index, so order is deterministic. */
+  async function runItems(ex: ExecuteInput): Promise<void> {
+    let next = 0;
+    const lane = async () => {
+      while (next < input.itemCount && !m.cancelRequested) await runItem(next++, ex);
+    };
+    const lanes = Math.max(1, Math.min(input.maxInFlight, input.itemCount));
+    // Each item catches its own failure, so the scope's promise settles once every lane has stopped.
+    await fanOut.run(() => Promise.all(Array.from({ length: lanes }, lane)));
+  }
+
+  async function runItem(idx: number, ex: ExecuteInput): Promise<void> {
+    const item = { userId: input.userId, jobId: input.jobId, idx, inputKey: inputKey(input.userId, input.jobId, idx, input.contentType) };
+    m.itemStarted(idx);
+    changed();
+    try {
+      const seg = await gpu.segment({ item, concepts: ex.concepts, protect: ex.protect });
+      const res = await gpu.applyRule({
+        item,
+        masks: seg.masks,
+        concepts: ex.concepts.map((c) => c.id),
+        protect: ex.protect.map((p) => p.id),
+        params: ex.params,
+      });
+      m.itemDone(idx, { resultKey: res.resultKey, previewKey: res.previewKey, masks: seg.masks, checks: res.checks });
+    } catch (err) {
+      if (isCancellation(err)) {
+        m.itemCanceled(idx);
+        onRunCanceled(); // a canceled run cancels the fan-out scope (its child) without a cancel request
+      } else m.itemFailed(idx, itemError(err));
+    }
+    changed();
+  }
+}
+
+/** An item's error from an activity failure: the GPU worker's non-retryable type, or PROCESSING_FAILED. */
+function itemError(err: unknown): StateError {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && (Object.values(ItemFailure) as string[]).includes(cause.type ?? '')) {
+    return { code: cause.type!, message: cause.message };
+  }
+  return { code: 'PROCESSING_FAILED', message: cause instanceof Error ? cause.message : String(cause) };
+}
+
+/**
+ * The DB mirror, batched so history stays small: at most one `recordJob` in flight, and each carries every item
+ * changed since the previous one. A burst of item completions therefore costs one activity, not one per item.
+ */
+function createFlusher(m: JobMachine) {
+  let wanted = false;
+  let running = false;
+  let failure: unknown;
+  async function pump() {
+    try {
+      while (wanted) {
+        wanted = false;
+        await recordJob(m.takeRecord());
+      }
+    } catch (err) {
+      failure = err; // retries are unlimited: only a non-retryable failure lands here; drain() reports it
+    } finally {
+      running = false;
+    }
+  }
+  return {
+    /** Schedules a flush of the current state (coalesced with any pending one). */
+    request() {
+      wanted = true;
+      // Detached from the caller's scope: a flush started by an item must survive the fan-out's cancellation.
+      if (running) return;
+      running = true;
+      void CancellationScope.nonCancellable(pump);
+    },
+    /** Flushes what is left and waits for it. */
+    async drain() {
+      if (m.hasChanges()) wanted = true;
+      if (wanted) this.request();
+      await condition(() => !running && !wanted);
+      if (failure) throw failure;
+    },
+  };
+}
