@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createCredits } from '../../activities/credits';
+import { startProcess, type ManagedProcess } from '../../scripts/stack/process';
+import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
+import { createTestDatabase } from '../support/databases';
+import { makeTempDir, startTestTemporal } from '../support/services';
+import { startStack, TEST_MODEL_DIR, uploadAll, waitForJob, type TestStack } from '../support/stack';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** A GPU worker in its own process, as in production, so it can be killed with SIGKILL. */
+async function spawnGpuWorker(stack: TestStack): Promise<ManagedProcess> {
+  const c = stack.config;
+  const proc = startProcess({
+    name: 'gpu-worker',
+    command: process.execPath,
+    args: ['-r', 'ts-node/register/transpile-only', 'gpu-activities/worker.ts'],
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      TEMPORAL_ADDRESS: c.TEMPORAL_ADDRESS,
+      GPU_TASK_QUEUE: c.GPU_TASK_QUEUE,
+      MODEL_DIR: TEST_MODEL_DIR,
+      BATCH_CONCURRENCY: '2',
+    },
+    log: () => undefined,
+  });
+  const until = Date.now() + 60_000;
+  while (!proc.recentOutput().some((l) => l.includes('gpu worker started'))) {
+    if (proc.exitInfo) throw new Error(`gpu worker exited: ${proc.recentOutput().slice(-10).join('\n')}`);
+    if (Date.now() > until) throw new Error('gpu worker did not start in 60 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return proc;
+}
+
+async function startJob(stack: TestStack, n: number, size: [number, number]) {
+  const { token, userId } = await stack.api.signUp();
+  const res = await stack.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: n, content_type: 'image/png' } });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const image = await encodeScene(interiorScene(0, ...size), 'png');
+  await uploadAll(res.body.data.uploads, Array(n).fill(image));
+  assert.equal((await stack.api.request('POST', `/jobs/${res.body.data.job.id}/confirm-upload`, { token })).status, 200);
+  assert.equal((await stack.api.request('POST', `/jobs/${res.body.data.job.id}/execute`, { token, body: { concepts: ['wall', 'floor'] } })).status, 202);
+  return { token, userId, jobId: res.body.data.job.id as string };
+}
+
+async function assertCompletedOnce(stack: TestStack, ds: import('typeorm').DataSource, job: { token: string; userId: string; jobId: string }, n: number) {
+  const view = await waitForJob(stack.api, job.token, job.jobId, (v) => ['done', 'failed', 'canceled'].includes(v.status), 180_000);
+  assert.equal(view.status, 'done');
+  assert.equal(view.progress.done, n, JSON.stringify(view.items.filter((i: any) => i.status !== 'done')));
+  assert.deepEqual(view.credits, { reserved: n, charged: n, refunded: 0 });
+  const ledger = (await createCredits(ds).ledger(job.userId)).filter((e) => e.jobId === job.jobId);
+  assert.deepEqual(ledger.map((e) => [e.kind, e.amount]), [['reserve', n], ['charge', n], ['release', 0]], 'one reserve, one charge');
+  for (let i = 0; i < n; i++) assert.ok(await stack.storage.head(`outputs/${job.userId}/${job.jobId}/${i}_result.png`), `result ${i}`);
+}
+
+describe('resilience (real processes)', function () {
+  this.timeout(300_000);
+
+  it('finishes every item exactly once after the GPU worker is killed with SIGKILL mid-job and restarted', async () => {
+    const db = await createTestDatabase('sqlite');
+    const stack = await startStack(db, { gpu: false });
+    let worker: ManagedProcess | undefined;
+    try {
+      worker = await spawnGpuWorker(stack);
+      const n = 8;
+      const job = await startJob(stack, n, [1600, 1200]);
+      const mid = await waitForJob(stack.api, job.token, job.jobId, (v) => v.progress.done >= 1, 120_000);
+      assert.ok(mid.progress.done < n, 'killed before the end');
+      process.kill(worker.pid, 'SIGKILL');
+      await worker.exited;
+      worker = await spawnGpuWorker(stack); // its items come back after the heartbeat timeout
+      await assertCompletedOnce(stack, db.ds, job, n);
+    } finally {
+      await worker?.stop(1000);
+      await stack.close();
+      await db.drop();
+    }
+  });
+
+  it('finishes a job across a restart of the Temporal dev server (state kept in its SQLite file)', async () => {
+    const dir = makeTempDir('temporal-restart');
+    const dbFile = join(dir, 'temporal.sqlite');
+    let temporal = await startTestTemporal({ dbFile });
+    const port = Number(temporal.address.split(':').pop());
+    const db = await createTestDatabase('sqlite');
+    const stack = await startStack(db, { env: { TEMPORAL_ADDRESS: temporal.address } });
+    try {
+      const n = 6;
+      const job = await startJob(stack, n, [1600, 1200]);
+      await waitForJob(stack.api, job.token, job.jobId, (v) => v.progress.done >= 1, 120_000);
+      await temporal.stop();
+      await new Promise((r) => setTimeout(r, 2000));
+      temporal = await startTestTemporal({ dbFile, port });
+      await assertCompletedOnce(stack, db.ds, job, n);
+    } finally {
+      await stack.close();
+      await temporal.stop();
+      await db.drop();
+    }
+  });
+});
