@@ -4,16 +4,16 @@ import { PLANS } from '../../domain/plans';
 import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
 import { createCredits } from '../../activities/credits';
 import { describeEachDatabase } from '../support/databases';
-import { startStack, uploadAll, waitForJob, type TestStack } from '../support/stack';
+import { startTestSystem, uploadAll, waitForJob, type TestSystem } from '../support/stack';
 
 const terminal = (v: any) => ['done', 'failed', 'canceled'].includes(v.status);
 const SAGE = '#A3B18A';
 
 describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)', (db) => {
-  let stack: TestStack;
+  let stack: TestSystem;
   before(async function () {
     this.timeout(120_000);
-    stack = await startStack(db());
+    stack = await startTestSystem(db());
   });
   after(() => stack?.close());
 

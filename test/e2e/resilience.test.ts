@@ -5,12 +5,12 @@ import { startProcess, type ManagedProcess } from '../../scripts/stack/process';
 import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
 import { createTestDatabase } from '../support/databases';
 import { makeTempDir, startTestTemporal } from '../support/services';
-import { startStack, TEST_MODEL_DIR, uploadAll, waitForJob, type TestStack } from '../support/stack';
+import { startTestSystem, TEST_MODEL_DIR, uploadAll, waitForJob, type TestSystem } from '../support/stack';
 
 const ROOT = join(__dirname, '..', '..');
 
 /** A GPU worker in its own process, as in production, so it can be killed with SIGKILL. */
-async function spawnGpuWorker(stack: TestStack): Promise<ManagedProcess> {
+async function spawnGpuWorker(stack: TestSystem): Promise<ManagedProcess> {
   const c = stack.config;
   const proc = startProcess({
     name: 'gpu-worker',
@@ -37,7 +37,7 @@ async function spawnGpuWorker(stack: TestStack): Promise<ManagedProcess> {
   return proc;
 }
 
-async function startJob(stack: TestStack, n: number, size: [number, number]) {
+async function startJob(stack: TestSystem, n: number, size: [number, number]) {
   const { token, userId } = await stack.api.signUp();
   const res = await stack.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: n, content_type: 'image/png' } });
   assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -48,7 +48,7 @@ async function startJob(stack: TestStack, n: number, size: [number, number]) {
   return { token, userId, jobId: res.body.data.job.id as string };
 }
 
-async function assertCompletedOnce(stack: TestStack, ds: import('typeorm').DataSource, job: { token: string; userId: string; jobId: string }, n: number) {
+async function assertCompletedOnce(stack: TestSystem, ds: import('typeorm').DataSource, job: { token: string; userId: string; jobId: string }, n: number) {
   const view = await waitForJob(stack.api, job.token, job.jobId, (v) => ['done', 'failed', 'canceled'].includes(v.status), 180_000);
   assert.equal(view.status, 'done');
   assert.equal(view.progress.done, n, JSON.stringify(view.items.filter((i: any) => i.status !== 'done')));
@@ -63,7 +63,7 @@ describe('resilience (real processes)', function () {
 
   it('finishes every item exactly once after the GPU worker is killed with SIGKILL mid-job and restarted', async () => {
     const db = await createTestDatabase('sqlite');
-    const stack = await startStack(db, { gpu: false });
+    const stack = await startTestSystem(db, { gpu: false });
     let worker: ManagedProcess | undefined;
     try {
       worker = await spawnGpuWorker(stack);
@@ -88,7 +88,7 @@ describe('resilience (real processes)', function () {
     let temporal = await startTestTemporal({ dbFile });
     const port = Number(temporal.address.split(':').pop());
     const db = await createTestDatabase('sqlite');
-    const stack = await startStack(db, { env: { TEMPORAL_ADDRESS: temporal.address } });
+    const stack = await startTestSystem(db, { env: { TEMPORAL_ADDRESS: temporal.address } });
     try {
       const n = 6;
       const job = await startJob(stack, n, [1600, 1200]);

@@ -28,21 +28,8 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** Starts the app for one suite; `env` overrides config, `deps` overrides wiring (e.g. readiness checks). */
-export async function startApi(db: TestDatabase, env: Record<string, string> = {}, deps: Partial<AppDeps> = {}): Promise<TestApi> {
-  const config = parseConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ANON_RATE_LIMIT: '1000', ...env });
-  const app = createApp({
-    config,
-    ds: db.ds,
-    credits: createCredits(db.ds),
-    log: pino({ level: 'silent' }),
-    checks: { database: () => db.ds.query('SELECT 1') },
-    ...deps,
-  });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+/** The test client of an API at `url` (for an app started elsewhere, e.g. by startSystem). */
+export function apiClient(url: string, config: Config, close: () => Promise<void> = async () => undefined): TestApi {
   const api: TestApi = {
     url,
     config,
@@ -69,7 +56,25 @@ export async function startApi(db: TestDatabase, env: Record<string, string> = {
       if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${JSON.stringify(res.body)}`);
       return { token: res.body.data.token, userId: res.body.data.user.id };
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close,
   };
   return api;
+}
+
+/** Starts the app for one suite; `env` overrides config, `deps` overrides wiring (e.g. readiness checks). */
+export async function startApi(db: TestDatabase, env: Record<string, string> = {}, deps: Partial<AppDeps> = {}): Promise<TestApi> {
+  const config = parseConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ANON_RATE_LIMIT: '1000', ...env });
+  const app = createApp({
+    config,
+    ds: db.ds,
+    credits: createCredits(db.ds),
+    log: pino({ level: 'silent' }),
+    checks: { database: () => db.ds.query('SELECT 1') },
+    ...deps,
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return apiClient(url, config, () => new Promise((resolve) => server.close(() => resolve())));
 }

@@ -4,97 +4,55 @@
  * suite on its own task queues so suites never see each other's work.
  */
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createStorage, type Storage } from '../../activities/storage';
-import { createOrchestrationWorker } from '../../activities/worker';
+import pino from 'pino';
+import type { Client } from '@temporalio/client';
+import type { Storage } from '../../activities/storage';
 import { parseConfig, type Config } from '../../domain/config';
-import { createGpuWorker } from '../../gpu-activities/worker';
 import { ensureModelFixture } from '../../scripts/model-fixture/generate';
-import { startApi, type TestApi } from './api';
+import { startSystem } from '../../scripts/stack/system';
+import { apiClient, TEST_JWT_SECRET, type TestApi } from './api';
 import type { TestDatabase } from './databases';
 
 /** Where tests keep the generated contract-fixture model (git-ignored, regenerated when missing). */
 export const TEST_MODEL_DIR = join(__dirname, '..', '..', '.data', 'model-fixture');
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per test process. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  return (bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: Runtime.instance().logger }));
-}
-
 /** A running system for one suite. */
-export interface TestStack {
+export interface TestSystem {
   api: TestApi;
   config: Config;
   client: Client;
   storage: Storage;
-  /** Starts a GPU worker in this process (the stack starts one unless `gpu: false`). */
+  /** Starts a GPU worker in this process (the system starts one unless `gpu: false`). */
   startGpuWorker(): Promise<void>;
   stopGpuWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Starts API + workers on `db`; `env` overrides config (e.g. UPLOAD_TIMEOUT). */
-export async function startStack(db: TestDatabase, opts: { env?: Record<string, string>; gpu?: boolean } = {}): Promise<TestStack> {
+/** Starts API + workers on `db` with unique task queues; `env` overrides config (e.g. UPLOAD_TIMEOUT). */
+export async function startTestSystem(db: TestDatabase, opts: { env?: Record<string, string>; gpu?: boolean } = {}): Promise<TestSystem> {
   ensureModelFixture(TEST_MODEL_DIR);
   const suffix = Math.random().toString(36).slice(2, 8);
-  const env = {
+  const config = parseConfig({
+    ...process.env,
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    JWT_SECRET: TEST_JWT_SECRET,
+    ANON_RATE_LIMIT: '1000',
     TEMPORAL_TASK_QUEUE: `s3-jobs-${suffix}`,
     GPU_TASK_QUEUE: `s3-gpu-${suffix}`,
     MODEL_DIR: TEST_MODEL_DIR,
     BATCH_CONCURRENCY: '2',
     ...opts.env,
-  };
-  const config = parseConfig({ ...process.env, ...env });
-  const storage = createStorage(config);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-
-  const runs: Promise<void>[] = [];
-  const orchestration = await createOrchestrationWorker({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ds: db.ds,
-    workflowBundle: await workflowBundle(),
   });
-  runs.push(orchestration.run());
-
-  let gpu: { worker: Worker; close(): Promise<void>; run: Promise<void> } | undefined;
-  const quiet = { info: () => undefined, warn: () => undefined };
-  const stack: TestStack = {
+  const system = await startSystem(config, db.ds, { log: pino({ level: 'silent' }), gpu: opts.gpu });
+  return {
+    api: apiClient(system.url, config),
     config,
-    client,
-    storage,
-    api: await startApi(db, env, { jobs: { storage, temporal: client } }),
-    async startGpuWorker() {
-      if (gpu) return;
-      const created = await createGpuWorker(connection, config, quiet);
-      gpu = { ...created, run: created.worker.run() };
-    },
-    async stopGpuWorker() {
-      if (!gpu) return;
-      const g = gpu;
-      gpu = undefined;
-      g.worker.shutdown();
-      await g.run;
-      await g.close();
-    },
-    async close() {
-      await stack.api.close();
-      await stack.stopGpuWorker();
-      orchestration.shutdown();
-      await Promise.allSettled(runs);
-      await Promise.allSettled([connection.close(), clientConnection.close()]);
-      storage.destroy();
-    },
+    client: system.client,
+    storage: system.storage,
+    startGpuWorker: system.startGpuWorker,
+    stopGpuWorker: system.stopGpuWorker,
+    close: system.close,
   };
-  if (opts.gpu !== false) await stack.startGpuWorker();
-  return stack;
 }
 
 /** Uploads `files` with the presigned PUTs of a create response, as the app does (plain HTTP, no SDK). */

@@ -1,0 +1,93 @@
+/**
+ * The application processes in one Node process: the API (listening), the orchestration worker and a GPU worker,
+ * wired to a running Temporal + S3 (see startStack) and an open database. The demo, the end-to-end tests and the
+ * benchmarks use this; production runs the three entry points as separate processes.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { createApp } from '../../api/app';
+import { createCredits } from '../../activities/credits';
+import { createStorage, type Storage } from '../../activities/storage';
+import { createOrchestrationWorker } from '../../activities/worker';
+import type { Config } from '../../domain/config';
+import { createGpuWorker } from '../../gpu-activities/worker';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per process (webpack takes seconds). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  return (bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: Runtime.instance().logger }));
+}
+
+/** The running application processes. */
+export interface System {
+  /** Base URL of the API. */
+  url: string;
+  client: Client;
+  storage: Storage;
+  startGpuWorker(): Promise<void>;
+  stopGpuWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts API + orchestration worker (+ a GPU worker unless `gpu: false`) for `config` on `ds`. */
+export async function startSystem(config: Config, ds: DataSource, opts: { log: Logger; gpu?: boolean; port?: number }): Promise<System> {
+  const storage = createStorage(config);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const orchestration = await createOrchestrationWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ds,
+    workflowBundle: await workflowBundle(),
+  });
+  const orchestrationRun = orchestration.run();
+  const app = createApp({
+    config,
+    ds,
+    credits: createCredits(ds),
+    log: opts.log,
+    jobs: { storage, temporal: client },
+    checks: { database: () => ds.query('SELECT 1'), temporal: () => clientConnection.workflowService.getSystemInfo({}), storage: () => storage.ping() },
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));
+  });
+
+  let gpu: { worker: Worker; close(): Promise<void>; run: Promise<void> } | undefined;
+  const modelLog = { info: (m: string) => opts.log.info(m), warn: (m: string) => opts.log.warn(m) };
+  const system: System = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    client,
+    storage,
+    async startGpuWorker() {
+      if (gpu) return;
+      const created = await createGpuWorker(connection, config, modelLog);
+      gpu = { ...created, run: created.worker.run() };
+    },
+    async stopGpuWorker() {
+      const g = gpu;
+      gpu = undefined;
+      if (!g) return;
+      g.worker.shutdown();
+      await g.run;
+      await g.close();
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await system.stopGpuWorker();
+      orchestration.shutdown();
+      await orchestrationRun.catch(() => undefined);
+      await Promise.allSettled([connection.close(), clientConnection.close()]);
+      storage.destroy();
+    },
+  };
+  if (opts.gpu !== false) await system.startGpuWorker();
+  return system;
+}
