@@ -36,8 +36,7 @@ function painter(width: number, height: number, seed: number) {
   const labelOf = new Uint8Array(width * height);
   let s = seed * 2654435761 || 1;
   const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
-  const paint = (label: keyof typeof SCENE_COLORS, inside: (x: number, y: number) => boolean, shade = 0) => {
-    const color = SCENE_COLORS[label];
+  const paint = (label: keyof typeof SCENE_COLORS, inside: (x: number, y: number) => boolean, shade = 0, color: RGB = SCENE_COLORS[label]) => {
     let id = labels.indexOf(label);
     if (id < 0) id = labels.push(label) - 1;
     for (let y = 0; y < height; y++) {
@@ -75,7 +74,9 @@ export function interiorScene(i: number, width = 640, height = 480): Scene {
 /** A product shot: a product on a plain background with a shadow under it. */
 export function sellerScene(i: number, width = 600, height = 600): Scene {
   const { paint, scene } = painter(width, height, 100 + i);
-  paint('background', () => true);
+  // A warm off-white studio backdrop (within the fixture's distance of 40 from its reference white), so that
+  // "replace the background with white" visibly changes it.
+  paint('background', () => true, 0, [245, 242, 235]);
   const cx = width * (0.42 + 0.05 * (i % 3)), cy = height * 0.45, rx = width * (0.16 + 0.03 * (i % 2)), ry = height * 0.22;
   paint('shadow', (x, y) => ((x - cx - rx * 0.2) / (rx * 1.1)) ** 2 + ((y - cy - ry) / (ry * 0.22)) ** 2 <= 1);
   paint('product', (x, y) => (i % 2 === 0 ? ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1 : Math.abs(x - cx) <= rx && Math.abs(y - cy) <= ry));
