@@ -12,6 +12,7 @@ import { openDatabase } from '../entities/dataSource';
 import { createCredits, type Credits } from './credits';
 import { createJobActivities } from './jobActivities';
 import { createLogger } from './logger';
+import { activityMetricsInterceptor, installWorkerRuntime } from './telemetry';
 
 /** What an orchestration worker needs; `workflowBundle` lets tests bundle the workflows once per suite. */
 export interface OrchestrationWorkerDeps {
@@ -35,6 +36,7 @@ export function createOrchestrationWorker(deps: OrchestrationWorkerDeps): Promis
     taskQueue: deps.taskQueue,
     activities,
     ...workflows,
+    interceptors: { activity: [activityMetricsInterceptor] },
     ...deps.options,
   });
 }
@@ -42,6 +44,7 @@ export function createOrchestrationWorker(deps: OrchestrationWorkerDeps): Promis
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const logger = createLogger('worker', { level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' });
+  installWorkerRuntime(logger, config.METRICS_PORT);
   const ds = await openDatabase(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
