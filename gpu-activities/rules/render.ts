@@ -1,0 +1,161 @@
+/**
+ * Applies RuleParams to decoded pixels: for each operation in order, region = its concept's mask minus the union of
+ * the protect masks, optionally feathered inward, then the edit. Pixel loops run on the kernel pool (shared memory);
+ * decoding, blurring and cropping are libvips (sharp). Pixels with alpha 0 are never written.
+ */
+import sharp from 'sharp';
+import type { RuleParams } from '../../domain/ruleParams';
+import type { RawImage } from '../image/inputImage';
+import { parseHex, rgbToLab } from './color';
+import { blurredRegion, growRect } from './feather';
+import type { KernelPool } from './kernelPool';
+import { SharedArena } from './sharedArena';
+import type { LabAffine, Rect } from './kernels';
+import { adjustAffine, recolorAffine } from './operations';
+
+/** What rendering needs besides the pixels. */
+export interface RenderInput {
+  image: RawImage;
+  /** Decodes the mask of a concept or protect id into `into` (width × height bytes). */
+  loadMask(id: string, into: Uint8Array): Promise<void>;
+  protect: readonly string[];
+  params: RuleParams;
+}
+
+/** Where rendering runs and how it reports. */
+export interface RenderOptions {
+  pool: KernelPool;
+  /** Where the shared buffers come from (and go back to via `Rendered.release`). */
+  arena?: SharedArena;
+  signal?: AbortSignal;
+  /** Called before each step (heartbeat hook). */
+  onStep?(step: string): void;
+}
+
+/** The edited pixels (shared memory, same layout as the input) and facts learned on the way. */
+export interface Rendered {
+  pixels: Uint8Array;
+  /** Union of the protect masks (0/255), or null without protect concepts. */
+  protectUnion: Uint8Array | null;
+  /** id -> fraction of the image its mask covers, for every mask loaded. */
+  coverage: Map<string, number>;
+  /** Hands the shared buffers (pixels and protectUnion included) back to the arena. */
+  release(): void;
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
+/** Renders the rule; the input pixels are not modified. */
+export async function renderRule(input: RenderInput, opts: RenderOptions): Promise<Rendered> {
+  const { width, height } = input.image;
+  const arena = opts.arena ?? new SharedArena(0);
+  const buffers: Buffers = {
+    pixels: arena.take(input.image.data.length),
+    scratch: arena.take(width * height),
+    scratch2: arena.take(width * height),
+    protectUnion: input.protect.length > 0 ? arena.take(width * height, true) : null,
+  };
+  buffers.pixels.set(input.image.data);
+  try {
+    const coverage = await applyOperations(input, opts, buffers);
+    arena.give(buffers.scratch, buffers.scratch2);
+    return {
+      pixels: buffers.pixels,
+      protectUnion: buffers.protectUnion,
+      coverage,
+      release: () => arena.give(buffers.pixels, buffers.protectUnion),
+    };
+  } catch (err) {
+    arena.give(buffers.pixels, buffers.scratch, buffers.scratch2, buffers.protectUnion);
+    throw err;
+  }
+}
+
+/** The shared buffers of one render. */
+interface Buffers {
+  pixels: Uint8Array;
+  /** The current operation's region, then its alpha. */
+  scratch: Uint8Array;
+  /** Blurred crops are copied here so the worker reads them in place rather than receiving a structured clone. */
+  scratch2: Uint8Array;
+  protectUnion: Uint8Array | null;
+}
+
+async function applyOperations(input: RenderInput, opts: RenderOptions, buf: Buffers): Promise<Map<string, number>> {
+  const { image, params } = input;
+  const { pool, signal } = opts;
+  const { width, height, channels } = image;
+  const { pixels, scratch, scratch2, protectUnion } = buf;
+  const coverage = new Map<string, number>();
+  const fraction = (n: number): number => n / (width * height);
+  const step = (label: string): void => {
+    throwIfAborted(signal);
+    opts.onStep?.(label);
+  };
+
+  for (const id of new Set(input.protect)) {
+    step(`protect ${id}`);
+    await input.loadMask(id, scratch);
+    coverage.set(id, fraction(await pool.run('unionInto', [protectUnion!, scratch], signal)));
+  }
+
+  for (const [index, op] of params.operations.entries()) {
+    step(`operation ${index} ${op.op} ${op.concept}`);
+    await input.loadMask(op.concept, scratch);
+    const region = await pool.run('regionOf', [scratch, protectUnion, width], signal);
+    coverage.set(op.concept, fraction(region.maskCount));
+    if (region.count === 0) continue;
+    const { rect } = region;
+
+    // recolor's mean L* is taken over the whole (unfeathered) region, before this operation changes anything.
+    const target = op.op === 'recolor' ? rgbToLab(parseHex(op.color)) : null;
+    const meanL = target ? await pool.run('meanLightness', [pixels, channels, scratch, width, rect], signal) : 0;
+
+    if (params.feather_px > 0) {
+      const crop = growRect(rect, params.feather_px + 1, width, height);
+      const { blurred, flatLevel } = await blurredRegion(scratch, width, height, crop, params.feather_px);
+      scratch2.set(blurred);
+      await pool.run('featherAlpha', [scratch, width, scratch2, crop, flatLevel], signal);
+    }
+
+    let affine: LabAffine | null = null;
+    switch (op.op) {
+      case 'recolor':
+        affine = recolorAffine(target!, meanL, op.strength);
+        break;
+      case 'adjust':
+        affine = adjustAffine(op);
+        break;
+      case 'replace':
+        await pool.run('fillColor', [pixels, channels, scratch, width, rect, parseHex(op.color)], signal);
+        break;
+      case 'blur': {
+        const crop = growRect(rect, Math.ceil(3 * op.sigma) + 1, width, height);
+        // An RGB crop can be larger than scratch2 (one byte per pixel): it goes by structured clone.
+        const blurred = await blurCrop(pixels, image, crop, op.sigma);
+        await pool.run('blendFrom', [pixels, channels, scratch, width, rect, blurred, crop], signal);
+        break;
+      }
+      default: {
+        const never: never = op;
+        throw new Error(`unknown operation ${JSON.stringify(never)}`);
+      }
+    }
+    if (affine) await pool.run('labAffine', [pixels, channels, scratch, width, rect, affine], signal);
+  }
+  throwIfAborted(signal);
+  return coverage;
+}
+
+/** The current pixels of `crop`, Gaussian-blurred by libvips. */
+async function blurCrop(pixels: Uint8Array, image: RawImage, crop: Rect, sigma: number): Promise<Uint8Array> {
+  const view = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length);
+  const out = await sharp(view, { raw: { width: image.width, height: image.height, channels: image.channels } })
+    .extract({ left: crop.x0, top: crop.y0, width: crop.x1 - crop.x0, height: crop.y1 - crop.y0 })
+    .blur(sigma)
+    .raw()
+    .toBuffer();
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}

@@ -1,0 +1,114 @@
+/**
+ * The GPU worker: polls the GPU task queue for `segment` and `applyRule`, BATCH_CONCURRENCY at a time, with one SAM3
+ * model per process loaded and warmed before it polls. `npm run gpu-worker` is the entry point; `createGpuWorker`
+ * runs it in-process for end-to-end tests and the demo.
+ */
+import 'dotenv/config';
+import { availableParallelism } from 'node:os';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { parseConfig, type Config } from '../domain/config';
+import { createLogger } from '../activities/logger';
+import { createStorage } from '../activities/storage';
+import { createGpuActivities } from './activities';
+import { KernelPool } from './rules/kernelPool';
+import { createRuleEngine } from './rules/engine';
+import { createSegmenter } from './segmenter/segmenter';
+import type { ModelLog } from './segmenter/sam3Model';
+
+// The config's default MODEL_DIR: where the contract-fixture model lives in development.
+const DEV_MODEL_DIR = '.data/model-fixture';
+
+/** The configuration the GPU worker reads. */
+export type GpuWorkerConfig = Pick<
+  Config,
+  | 'MODEL_DIR'
+  | 'ORT_EXECUTION_PROVIDER'
+  | 'SEGMENT_SCORE_THRESHOLD'
+  | 'BATCH_CONCURRENCY'
+  | 'GPU_TASK_QUEUE'
+  | 'TEMPORAL_NAMESPACE'
+  | 'STORAGE_S3_ENDPOINT'
+  | 'STORAGE_ACCESS_KEY'
+  | 'STORAGE_SECRET_KEY'
+  | 'STORAGE_BUCKET'
+  | 'STORAGE_REGION'
+  | 'STORAGE_FORCE_PATH_STYLE'
+>;
+
+/** Creates (does not run) a GPU worker; the model and the kernel threads are warm when this resolves. */
+export async function createGpuWorker(
+  connection: NativeConnection,
+  config: GpuWorkerConfig,
+  log: ModelLog = console,
+  options: Partial<WorkerOptions> = {},
+): Promise<{ worker: Worker; close(): Promise<void> }> {
+  const storage = createStorage(config);
+  // Pixel kernels are CPU work: more threads than cores only adds contention.
+  const pool = new KernelPool(Math.max(1, Math.min(config.BATCH_CONCURRENCY, availableParallelism())));
+  const segmenter = createSegmenter({
+    modelDir: config.MODEL_DIR,
+    provider: config.ORT_EXECUTION_PROVIDER,
+    scoreThreshold: config.SEGMENT_SCORE_THRESHOLD,
+    log,
+  });
+  try {
+    await Promise.all([segmenter.warm(), pool.warm()]);
+    const worker = await Worker.create({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.GPU_TASK_QUEUE,
+      activities: createGpuActivities({ storage, segmenter, engine: createRuleEngine({ pool }) }),
+      maxConcurrentActivityTaskExecutions: config.BATCH_CONCURRENCY,
+      ...options,
+    });
+    return {
+      worker,
+      async close() {
+        await pool.close();
+        storage.destroy();
+      },
+    };
+  } catch (err) {
+    await pool.close();
+    storage.destroy();
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig(process.env);
+  const logger = createLogger('gpu-worker', { level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' });
+  if (config.NODE_ENV !== 'production' && config.MODEL_DIR === DEV_MODEL_DIR) {
+    // Development default: the contract-fixture model, generated on first use (it is git-ignored).
+    const { ensureModelFixture } = await import('../scripts/model-fixture/generate');
+    if (ensureModelFixture(config.MODEL_DIR)) logger.info({ modelDir: config.MODEL_DIR }, 'generated the contract-fixture model');
+  }
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  try {
+    const { worker, close } = await createGpuWorker(connection, config, {
+      info: (msg) => logger.info(msg),
+      warn: (msg) => logger.warn(msg),
+    });
+    // The SDK turns SIGINT/SIGTERM into worker.shutdown(); run() resolves after in-flight activities finish.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => logger.info({ signal }, 'shutting down'));
+    logger.info(
+      { taskQueue: config.GPU_TASK_QUEUE, concurrency: config.BATCH_CONCURRENCY, modelDir: config.MODEL_DIR },
+      'gpu worker started',
+    );
+    try {
+      await worker.run();
+    } finally {
+      await close();
+    }
+    logger.info('gpu worker stopped');
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

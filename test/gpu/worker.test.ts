@@ -1,0 +1,71 @@
+/**
+ * The GPU worker entry against the run's Temporal dev server and S3: it warms the model, polls its task queue and
+ * serves segment + applyRule to a workflow (a test-only probe workflow; the job workflow has its own tests).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { parseConfig } from '../../domain/config';
+import { RuleParams } from '../../domain/ruleParams';
+import { inputKey } from '../../domain/storageKeys';
+import { createStorage } from '../../activities/storage';
+import { createGpuWorker } from '../../gpu-activities/worker';
+import { paint, png } from '../fixtures/gpu/images';
+import { testModelDir } from '../fixtures/gpu/model';
+import type { gpuProbe } from './workflows/gpuProbe';
+
+describe('GPU worker (Temporal + S3)', function () {
+  this.timeout(120_000);
+
+  before(function () {
+    if (!process.env.TEMPORAL_ADDRESS || !process.env.STORAGE_S3_ENDPOINT) this.skip(); // TEST_SERVICES=none
+  });
+
+  it('serves segment and applyRule to a workflow on its task queue', async () => {
+    const gpuTaskQueue = `gpu-${randomUUID()}`;
+    const config = parseConfig({ ...process.env, MODEL_DIR: testModelDir(), GPU_TASK_QUEUE: gpuTaskQueue, BATCH_CONCURRENCY: '2' });
+    const storage = createStorage(config);
+    await storage.ensureBucket();
+    const item = { userId: `u-${randomUUID()}`, jobId: randomUUID(), idx: 0, inputKey: '' };
+    item.inputKey = inputKey(item.userId, item.jobId, 0, 'image/png');
+    await storage.put(item.inputKey, await png(paint(64, 48, (x, y) => (y < 24 ? 'wall' : 'floor'))), 'image/png');
+
+    const native = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    const quiet = { info: () => undefined, warn: () => undefined };
+    const gpu = await createGpuWorker(native, config, quiet);
+    const probeQueue = `probe-${randomUUID()}`;
+    const probe = await Worker.create({
+      connection: native,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: probeQueue,
+      workflowsPath: require.resolve('./workflows/gpuProbe'),
+    });
+    try {
+      const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      const run = client.workflow.execute<typeof gpuProbe>('gpuProbe', {
+        taskQueue: probeQueue,
+        workflowId: `gpu-probe-${randomUUID()}`,
+        args: [
+          {
+            gpuTaskQueue,
+            item,
+            concepts: [{ id: 'wall', prompt: 'wall' }],
+            protect: [],
+            params: RuleParams.parse({ operations: [{ concept: 'wall', op: 'replace', color: '#FFFFFF' }] }),
+          },
+        ],
+      });
+      const result = await gpu.worker.runUntil(probe.runUntil(run));
+      assert.ok(Math.abs(result.segment.coverage.wall - 0.5) < 0.02);
+      assert.equal(result.applied.checks.protected_changed_px, 0);
+      assert.ok((await storage.head(result.applied.resultKey))!.size > 0);
+    } finally {
+      await gpu.close();
+      await connection.close();
+      await native.close();
+      storage.destroy();
+    }
+  });
+});
