@@ -37,6 +37,8 @@ export function createOrchestrationWorker(deps: OrchestrationWorkerDeps): Promis
     activities,
     ...workflows,
     interceptors: { activity: [activityMetricsInterceptor] },
+    // Ledger and DB-mirror activities take milliseconds: let them finish on shutdown instead of retrying them.
+    shutdownGraceTime: '30s',
     ...deps.options,
   });
 }

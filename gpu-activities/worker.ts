@@ -5,10 +5,12 @@
  */
 import 'dotenv/config';
 import { availableParallelism } from 'node:os';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { performance } from 'node:perf_hooks';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { parseConfig, type Config } from '../domain/config';
 import { createLogger } from '../activities/logger';
 import { createStorage } from '../activities/storage';
+import { activityMetricsInterceptor, installWorkerRuntime } from '../activities/telemetry';
 import { createGpuActivities } from './activities';
 import { KernelPool } from './rules/kernelPool';
 import { createRuleEngine } from './rules/engine';
@@ -52,13 +54,21 @@ export async function createGpuWorker(
     log,
   });
   try {
-    await Promise.all([segmenter.warm(), pool.warm()]);
+    const loadStarted = performance.now();
+    await Promise.all([segmenter.warm().then(() => recordModelLoad(performance.now() - loadStarted, log)), pool.warm()]);
     const worker = await Worker.create({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.GPU_TASK_QUEUE,
       activities: createGpuActivities({ storage, segmenter, engine: createRuleEngine({ pool }) }),
       maxConcurrentActivityTaskExecutions: config.BATCH_CONCURRENCY,
+      // Heartbeats reach the server at least every second, so a cancel reaches a running item within about a second
+      // (the default throttle is 0.8 × the heartbeat timeout, 16 s here).
+      maxHeartbeatThrottleInterval: '1s',
+      // On SIGTERM (scale-down, deploy) finish the items in flight rather than cancel them; the deploy grace periods
+      // (compose stop_grace_period, k8s terminationGracePeriodSeconds) are longer than this.
+      shutdownGraceTime: '2m',
+      interceptors: { activity: [activityMetricsInterceptor] },
       ...options,
     });
     return {
@@ -75,9 +85,16 @@ export async function createGpuWorker(
   }
 }
 
+/** Publishes the model load time (gauge `s3_model_load_seconds` on the worker's Prometheus endpoint) and logs it. */
+function recordModelLoad(ms: number, log: ModelLog): void {
+  Runtime.instance().metricMeter.createGauge('s3_model_load', 'float', 's', 'Time to load and warm the SAM3 model').set(ms / 1000);
+  log.info(`model loaded and warmed in ${Math.round(ms)} ms`);
+}
+
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const logger = createLogger('gpu-worker', { level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' });
+  installWorkerRuntime(logger, config.METRICS_PORT);
   if (config.NODE_ENV !== 'production' && config.MODEL_DIR === DEV_MODEL_DIR) {
     // Development default: the contract-fixture model, generated on first use (it is git-ignored).
     const { ensureModelFixture } = await import('../scripts/model-fixture/generate');

@@ -34,19 +34,26 @@ export interface System {
 }
 
 /** Starts API + orchestration worker (+ a GPU worker unless `gpu: false`) for `config` on `ds`. */
-export async function startSystem(config: Config, ds: DataSource, opts: { log: Logger; gpu?: boolean; port?: number }): Promise<System> {
+export async function startSystem(
+  config: Config,
+  ds: DataSource,
+  opts: { log: Logger; gpu?: boolean; orchestration?: boolean; port?: number },
+): Promise<System> {
   const storage = createStorage(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-  const orchestration = await createOrchestrationWorker({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ds,
-    workflowBundle: await workflowBundle(),
-  });
-  const orchestrationRun = orchestration.run();
+  const orchestration =
+    opts.orchestration === false
+      ? undefined
+      : await createOrchestrationWorker({
+          connection,
+          namespace: config.TEMPORAL_NAMESPACE,
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          ds,
+          workflowBundle: await workflowBundle(),
+        });
+  const orchestrationRun = orchestration?.run();
   const app = createApp({
     config,
     ds,
@@ -82,8 +89,8 @@ export async function startSystem(config: Config, ds: DataSource, opts: { log: L
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await system.stopGpuWorker();
-      orchestration.shutdown();
-      await orchestrationRun.catch(() => undefined);
+      orchestration?.shutdown();
+      await orchestrationRun?.catch(() => undefined);
       await Promise.allSettled([connection.close(), clientConnection.close()]);
       storage.destroy();
     },

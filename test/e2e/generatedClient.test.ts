@@ -44,6 +44,6 @@ describe('OpenAPI document → generated TypeScript client', function () {
     const view = await happyPath(system.api.url, images);
     assert.equal(view.status, 'done');
     assert.equal(view.progress.done, 2);
-    assert.ok(view.items.every((i) => i.status === 'done' && i.result_url));
+    assert.ok(view.items.every((i: any) => i.status === 'done' && i.result_url));
   });
 });

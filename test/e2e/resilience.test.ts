@@ -1,41 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createCredits } from '../../activities/credits';
-import { startProcess, type ManagedProcess } from '../../scripts/stack/process';
+import type { ManagedProcess } from '../../scripts/stack/process';
 import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
 import { createTestDatabase } from '../support/databases';
 import { makeTempDir, startTestTemporal } from '../support/services';
-import { startTestSystem, TEST_MODEL_DIR, uploadAll, waitForJob, type TestSystem } from '../support/stack';
-
-const ROOT = join(__dirname, '..', '..');
-
-/** A GPU worker in its own process, as in production, so it can be killed with SIGKILL. */
-async function spawnGpuWorker(stack: TestSystem): Promise<ManagedProcess> {
-  const c = stack.config;
-  const proc = startProcess({
-    name: 'gpu-worker',
-    command: process.execPath,
-    args: ['-r', 'ts-node/register/transpile-only', 'gpu-activities/worker.ts'],
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      TEMPORAL_ADDRESS: c.TEMPORAL_ADDRESS,
-      GPU_TASK_QUEUE: c.GPU_TASK_QUEUE,
-      MODEL_DIR: TEST_MODEL_DIR,
-      BATCH_CONCURRENCY: '2',
-    },
-    log: () => undefined,
-  });
-  const until = Date.now() + 60_000;
-  while (!proc.recentOutput().some((l) => l.includes('gpu worker started'))) {
-    if (proc.exitInfo) throw new Error(`gpu worker exited: ${proc.recentOutput().slice(-10).join('\n')}`);
-    if (Date.now() > until) throw new Error('gpu worker did not start in 60 s');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return proc;
-}
+import { spawnWorker } from '../support/processes';
+import { startTestSystem, uploadAll, waitForJob, type TestSystem } from '../support/stack';
 
 async function startJob(stack: TestSystem, n: number, size: [number, number]) {
   const { token, userId } = await stack.api.signUp();
@@ -66,14 +37,14 @@ describe('resilience (real processes)', function () {
     const stack = await startTestSystem(db, { gpu: false });
     let worker: ManagedProcess | undefined;
     try {
-      worker = await spawnGpuWorker(stack);
+      worker = await spawnWorker('gpu-worker', stack);
       const n = 8;
       const job = await startJob(stack, n, [1600, 1200]);
       const mid = await waitForJob(stack.api, job.token, job.jobId, (v) => v.progress.done >= 1, 120_000);
       assert.ok(mid.progress.done < n, 'killed before the end');
       process.kill(worker.pid, 'SIGKILL');
       await worker.exited;
-      worker = await spawnGpuWorker(stack); // its items come back after the heartbeat timeout
+      worker = await spawnWorker('gpu-worker', stack); // its items come back after the heartbeat timeout
       await assertCompletedOnce(stack, db.ds, job, n);
     } finally {
       await worker?.stop(1000);

@@ -18,10 +18,6 @@ import type { gpuProbe } from './workflows/gpuProbe';
 describe('GPU worker (Temporal + S3)', function () {
   this.timeout(120_000);
 
-  before(function () {
-    if (!process.env.TEMPORAL_ADDRESS || !process.env.STORAGE_S3_ENDPOINT) this.skip(); // TEST_SERVICES=none
-  });
-
   it('serves segment and applyRule to a workflow on its task queue', async () => {
     const gpuTaskQueue = `gpu-${randomUUID()}`;
     const config = parseConfig({ ...process.env, MODEL_DIR: testModelDir(), GPU_TASK_QUEUE: gpuTaskQueue, BATCH_CONCURRENCY: '2' });

@@ -29,7 +29,7 @@ export interface TestSystem {
 }
 
 /** Starts API + workers on `db` with unique task queues; `env` overrides config (e.g. UPLOAD_TIMEOUT). */
-export async function startTestSystem(db: TestDatabase, opts: { env?: Record<string, string>; gpu?: boolean } = {}): Promise<TestSystem> {
+export async function startTestSystem(db: TestDatabase, opts: { env?: Record<string, string>; gpu?: boolean; orchestration?: boolean } = {}): Promise<TestSystem> {
   ensureModelFixture(TEST_MODEL_DIR);
   const suffix = Math.random().toString(36).slice(2, 8);
   const config = parseConfig({
@@ -43,7 +43,7 @@ export async function startTestSystem(db: TestDatabase, opts: { env?: Record<str
     BATCH_CONCURRENCY: '2',
     ...opts.env,
   });
-  const system = await startSystem(config, db.ds, { log: pino({ level: 'silent' }), gpu: opts.gpu });
+  const system = await startSystem(config, db.ds, { log: pino({ level: 'silent' }), gpu: opts.gpu, orchestration: opts.orchestration });
   return {
     api: apiClient(system.url, config),
     config,

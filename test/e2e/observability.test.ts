@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import type { ManagedProcess } from '../../scripts/stack/process';
+import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
+import { createTestDatabase } from '../support/databases';
+import { spawnWorker } from '../support/processes';
+import { getFreePort } from '../support/services';
+import { startTestSystem, uploadAll, waitForJob, type TestSystem } from '../support/stack';
+
+async function scrape(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+/** The value of the first sample of `metric` whose labels include every `labels` pair. */
+function sample(text: string, metric: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(metric)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== metric) continue;
+    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) return Number(m[3]);
+  }
+  return undefined;
+}
+
+describe('observability: metrics and logs of the API and both workers', function () {
+  this.timeout(240_000);
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let system: TestSystem;
+  const procs: ManagedProcess[] = [];
+  let ports: { worker: number; gpu: number };
+
+  before(async () => {
+    db = await createTestDatabase('sqlite');
+    system = await startTestSystem(db, { gpu: false, orchestration: false });
+    ports = { worker: await getFreePort(), gpu: await getFreePort() };
+    procs.push(await spawnWorker('worker', system, { DATABASE_URL: db.url, METRICS_PORT: String(ports.worker) }));
+    procs.push(await spawnWorker('gpu-worker', system, { METRICS_PORT: String(ports.gpu), LOG_LEVEL: 'debug' }));
+  });
+  after(async () => {
+    await Promise.all(procs.map((p) => p.stop(2000)));
+    await system?.close();
+    await db?.drop();
+  });
+
+  it('exposes HTTP, job, activity, item and model series while a job runs, and logs carry the ids', async () => {
+    const { token } = await system.api.signUp();
+    const created = (await system.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 2, content_type: 'image/png' } })).body.data;
+    await uploadAll(created.uploads, [await encodeScene(interiorScene(0), 'png'), Buffer.from('not an image')]);
+    await system.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token });
+    await system.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall'] } });
+    const view = await waitForJob(system.api, token, created.job.id, (v) => v.status === 'done');
+    assert.deepEqual(view.items.map((i: any) => i.status), ['done', 'failed']);
+
+    const api = (await system.api.request('GET', '/metrics')).body as string;
+    assert.ok(sample(api, 'http_request_duration_seconds_count', { route: '/jobs', method: 'POST', status: '201' })! >= 1);
+    assert.equal(sample(api, 's3_jobs', { status: 'done' }), 1);
+    assert.ok(sample(api, 'http_errors_total') === undefined || sample(api, 'http_errors_total')! >= 0);
+
+    const gpu = await scrape(ports.gpu);
+    assert.ok(sample(gpu, 's3_activity_completed_total', { activityType: 'segment' })! >= 1, 'items processed');
+    assert.ok(sample(gpu, 's3_activity_completed_total', { activityType: 'applyRule' })! >= 1);
+    assert.ok(sample(gpu, 's3_activity_failed_total', { activityType: 'segment', failure_type: 'INVALID_IMAGE' })! >= 1, 'items failed');
+    assert.ok(sample(gpu, 's3_activity_duration_count', { activityType: 'segment' })! >= 2, 'activity durations');
+    assert.ok(sample(gpu, 's3_model_load')! > 0, 'model load time');
+    assert.ok(sample(gpu, 'temporal_activity_execution_latency_count', { activity_type: 'segment' })! >= 2, 'SDK metrics from the Core runtime');
+
+    const worker = await scrape(ports.worker);
+    assert.ok(sample(worker, 's3_activity_completed_total', { activityType: 'settleCredits' })! >= 1);
+    assert.ok(sample(worker, 'temporal_workflow_completed_total')! >= 1);
+
+    const logs = procs[1].recentOutput().join('\n');
+    assert.match(logs, new RegExp(`"workflowId":"job-${created.job.id}"`), 'GPU worker log lines carry the workflow (job) id');
+  });
+});

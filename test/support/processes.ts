@@ -1,0 +1,42 @@
+/** Worker entry points run as real child processes (for SIGKILL, metrics and log tests). */
+import { join } from 'node:path';
+import { startProcess, type ManagedProcess } from '../../scripts/stack/process';
+import type { TestSystem } from './stack';
+import { TEST_MODEL_DIR } from './stack';
+
+const ROOT = join(__dirname, '..', '..');
+const ENTRIES = {
+  worker: { file: 'activities/worker.ts', ready: 'orchestration worker started' },
+  'gpu-worker': { file: 'gpu-activities/worker.ts', ready: 'gpu worker started' },
+} as const;
+
+/** Starts `npm run worker` / `npm run gpu-worker` against the system's queues; resolves once it polls. */
+export async function spawnWorker(kind: keyof typeof ENTRIES, system: TestSystem, env: Record<string, string> = {}): Promise<ManagedProcess> {
+  const c = system.config;
+  const entry = ENTRIES[kind];
+  const proc = startProcess({
+    name: kind,
+    command: process.execPath,
+    args: ['-r', 'ts-node/register/transpile-only', entry.file],
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      TEMPORAL_ADDRESS: c.TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: c.TEMPORAL_TASK_QUEUE,
+      GPU_TASK_QUEUE: c.GPU_TASK_QUEUE,
+      MODEL_DIR: TEST_MODEL_DIR,
+      BATCH_CONCURRENCY: '2',
+      ...env,
+    },
+    log: () => undefined,
+  });
+  const until = Date.now() + 90_000;
+  while (!proc.recentOutput().some((l) => l.includes(entry.ready))) {
+    if (proc.exitInfo) throw new Error(`${kind} exited: ${proc.recentOutput().slice(-10).join('\n')}`);
+    if (Date.now() > until) throw new Error(`${kind} did not start in 90 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return proc;
+}
