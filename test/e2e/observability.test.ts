@@ -12,6 +12,16 @@ async function scrape(port: number): Promise<string> {
   return res.text();
 }
 
+/** Scrapes `port` until `ready(text)` holds: worker series land a moment after the job's state says done. */
+async function scrapeUntil(port: number, ready: (text: string) => boolean): Promise<string> {
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const text = await scrape(port);
+    if (ready(text) || Date.now() > until) return text;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** The value of the first sample of `metric` whose labels include every `labels` pair. */
 function sample(text: string, metric: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
@@ -57,7 +67,7 @@ describe('observability: metrics and logs of the API and both workers', function
     assert.equal(sample(api, 's3_jobs', { status: 'done' }), 1);
     assert.ok(sample(api, 'http_errors_total') === undefined || sample(api, 'http_errors_total')! >= 0);
 
-    const gpu = await scrape(ports.gpu);
+    const gpu = await scrapeUntil(ports.gpu, (t) => sample(t, 's3_activity_completed_total', { activityType: 'applyRule' }) !== undefined);
     assert.ok(sample(gpu, 's3_activity_completed_total', { activityType: 'segment' })! >= 1, 'items processed');
     assert.ok(sample(gpu, 's3_activity_completed_total', { activityType: 'applyRule' })! >= 1);
     assert.ok(sample(gpu, 's3_activity_failed_total', { activityType: 'segment', failure_type: 'INVALID_IMAGE' })! >= 1, 'items failed');
@@ -65,7 +75,7 @@ describe('observability: metrics and logs of the API and both workers', function
     assert.ok(sample(gpu, 's3_model_load')! > 0, 'model load time');
     assert.ok(sample(gpu, 'temporal_activity_execution_latency_count', { activity_type: 'segment' })! >= 2, 'SDK metrics from the Core runtime');
 
-    const worker = await scrape(ports.worker);
+    const worker = await scrapeUntil(ports.worker, (t) => sample(t, 's3_activity_completed_total', { activityType: 'settleCredits' }) !== undefined);
     assert.ok(sample(worker, 's3_activity_completed_total', { activityType: 'settleCredits' })! >= 1);
     assert.ok(sample(worker, 'temporal_workflow_completed_total')! >= 1);
 
