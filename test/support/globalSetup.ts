@@ -10,8 +10,9 @@ import type { TemporalServer } from '../../scripts/stack/temporal';
 import { ensureTools, TEMPORAL_BIN } from '../../scripts/stack/tools';
 import { reportCrash, startTestS3, startTestTemporal, TEST_S3 } from './services';
 
-// Temporal workers log every state change at INFO; tests want warnings only (TEMPORAL_LOG_LEVEL overrides).
-Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as LogLevel | undefined) ?? 'WARN') });
+// Temporal workers log every state change at INFO and every expected activity failure (a corrupt upload) at WARN;
+// tests show errors only (TEMPORAL_LOG_LEVEL=WARN or INFO to see more).
+Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as LogLevel | undefined) ?? 'ERROR') });
 
 // The AWS SDK warns on every process that Node 20 support ends in 2027; the project targets Node 20 on purpose.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
