@@ -1,6 +1,7 @@
 // Lint: TypeScript-aware recommended rules; formatting is prettier's job.
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
+const globals = require('globals');
 
 module.exports = tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'out/', 'coverage/', 'bench/**/*.py'] },
@@ -13,6 +14,7 @@ module.exports = tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  { files: ['**/*.js'], languageOptions: { globals: globals.node, sourceType: 'commonjs' } },
   {
     files: ['workflows/**/*.ts'],
     rules: {

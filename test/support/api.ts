@@ -11,7 +11,7 @@ import type { TestDatabase } from './databases';
 export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef';
 
 /** A response as tests look at it: status, headers and the parsed envelope. */
-export interface ApiResponse<T = any> {
+export interface ApiResponse {
   status: number;
   headers: Headers;
   /** The parsed envelope (`{ success, data: T, error, meta }`), or the raw document for non-enveloped routes. */
@@ -22,7 +22,7 @@ export interface ApiResponse<T = any> {
 export interface TestApi {
   url: string;
   config: Config;
-  request<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
+  request(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<ApiResponse>;
   /** Signs up an anonymous user and returns its token and id. */
   signUp(): Promise<{ token: string; userId: string }>;
   close(): Promise<void>;
