@@ -19,7 +19,10 @@ module.exports = tseslint.config(
     files: ['workflows/**/*.ts'],
     rules: {
       // Workflow code must stay deterministic and bundle-safe: no Node built-ins or I/O libraries.
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'sharp', 'onnxruntime-node', 'typeorm', 'mysql2', '@aws-sdk/*', 'koa'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', 'fs', 'sharp', 'onnxruntime-node', 'typeorm', 'mysql2', '@aws-sdk/*', 'koa'] },
+      ],
     },
   },
 );

@@ -37,7 +37,15 @@ export function createCredits(ds: DataSource) {
   const events = ds.getRepository(BillingEvent);
   const users = ds.getRepository(User);
 
-  function eventRow(user: User, ref: string, jobId: string | null, kind: BillingKind, amount: number, balanceAfter: number, reservedAfter: number) {
+  function eventRow(
+    user: User,
+    ref: string,
+    jobId: string | null,
+    kind: BillingKind,
+    amount: number,
+    balanceAfter: number,
+    reservedAfter: number,
+  ) {
     return { userId: user.id, jobId, ref, kind, amount, balanceAfter, reservedAfter, createdAt: new Date() };
   }
 
@@ -45,7 +53,14 @@ export function createCredits(ds: DataSource) {
     /** Creates a user on `planId` with the plan's sign-up grant recorded in the ledger. */
     async createUser(planId: PlanId = 'free'): Promise<User> {
       const plan = planOf(planId);
-      const user = users.create({ id: uuidv7(), plan: plan.id, balance: plan.signupCredits, reserved: 0, activeJobs: 0, createdAt: new Date() });
+      const user = users.create({
+        id: uuidv7(),
+        plan: plan.id,
+        balance: plan.signupCredits,
+        reserved: 0,
+        activeJobs: 0,
+        createdAt: new Date(),
+      });
       await inTransaction(ds, async (m) => {
         await m.insert(User, user);
         await m.insert(BillingEvent, eventRow(user, `signup:${user.id}`, null, 'grant', plan.signupCredits, user.balance, 0));
@@ -58,7 +73,13 @@ export function createCredits(ds: DataSource) {
       if ((await events.countBy({ ref, kind: 'grant' })) > 0) return;
       try {
         await inTransaction(ds, async (m) => {
-          const res = await m.createQueryBuilder().update(User).set({ balance: () => 'balance + :amount' }).where('id = :userId').setParameters({ amount, userId }).execute();
+          const res = await m
+            .createQueryBuilder()
+            .update(User)
+            .set({ balance: () => 'balance + :amount' })
+            .where('id = :userId')
+            .setParameters({ amount, userId })
+            .execute();
           if (!res.affected) throw new UnknownUserError(userId);
           const u = await m.findOneByOrFail(User, { id: userId });
           await m.insert(BillingEvent, eventRow(u, ref, null, 'grant', amount, u.balance, u.reserved));

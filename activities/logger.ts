@@ -7,6 +7,8 @@ export function createLogger(name: string, opts: { level: string; pretty: boolea
     name,
     level: opts.level,
     base: { service: name },
-    ...(opts.pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname,service', messageKey: 'msg' } } } : {}),
+    ...(opts.pretty
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname,service', messageKey: 'msg' } } }
+      : {}),
   });
 }

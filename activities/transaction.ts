@@ -22,7 +22,10 @@ export async function inTransaction<T>(ds: DataSource, fn: (m: EntityManager) =>
   if (ds.options.type === 'better-sqlite3') {
     const prev = sqliteQueues.get(ds) ?? Promise.resolve();
     const run = prev.catch(() => undefined).then(() => ds.transaction(fn));
-    sqliteQueues.set(ds, run.catch(() => undefined));
+    sqliteQueues.set(
+      ds,
+      run.catch(() => undefined),
+    );
     return run;
   }
   for (let attempt = 1; ; attempt++) {

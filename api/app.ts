@@ -39,13 +39,32 @@ const VERSION = '1.0.0';
 
 /** Every documented route of the API. */
 export const ROUTE_DOCS: RouteDoc[] = [
-  ...authDocs, ...meDocs, ...presetsDocs, ...rulesDocs, ...jobsDocs, ...callbackDocs, ...jobEventsDocs, ...healthDocs, ...docsDocs,
+  ...authDocs,
+  ...meDocs,
+  ...presetsDocs,
+  ...rulesDocs,
+  ...jobsDocs,
+  ...callbackDocs,
+  ...jobEventsDocs,
+  ...healthDocs,
+  ...docsDocs,
 ];
 
 /** The OpenAPI document of this API. */
 export function openApiDocument(): Record<string, unknown> {
   return buildOpenApi(
-    [...ROUTE_DOCS, { method: 'get', path: '/metrics', tag: 'ops', summary: 'Prometheus metrics', auth: false, response: { status: 200, mediaType: 'text/plain' }, errors: [] }],
+    [
+      ...ROUTE_DOCS,
+      {
+        method: 'get',
+        path: '/metrics',
+        tag: 'ops',
+        summary: 'Prometheus metrics',
+        auth: false,
+        response: { status: 200, mediaType: 'text/plain' },
+        errors: [],
+      },
+    ],
     VERSION,
   );
 }

@@ -68,11 +68,18 @@ export function jobSummary(state: JobState): Omit<z.input<typeof JobView>, 'item
 }
 
 /** The full JobView with short-lived presigned GET URLs for every stored object of every item. */
-export async function jobView(state: JobState, contentType: UploadContentType, storage: Storage, ttlSeconds: number): Promise<z.input<typeof JobView>> {
+export async function jobView(
+  state: JobState,
+  contentType: UploadContentType,
+  storage: Storage,
+  ttlSeconds: number,
+): Promise<z.input<typeof JobView>> {
   const url = (key: string | undefined) => (key ? storage.presignGet(key, ttlSeconds) : Promise.resolve(null));
   const items = await Promise.all(
     state.items.map(async (item): Promise<z.input<typeof ItemView>> => {
-      const maskEntries = await Promise.all(Object.entries(item.masks ?? {}).map(async ([c, k]) => [c, await storage.presignGet(k, ttlSeconds)] as const));
+      const maskEntries = await Promise.all(
+        Object.entries(item.masks ?? {}).map(async ([c, k]) => [c, await storage.presignGet(k, ttlSeconds)] as const),
+      );
       return {
         idx: item.idx,
         status: item.status,

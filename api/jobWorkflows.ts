@@ -35,7 +35,11 @@ export function mapTemporalError(err: unknown): Error {
   if (err instanceof WorkflowNotFoundError) return new WorkflowGoneError(err.message);
   const e = err as { code?: number; cause?: unknown };
   // gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED (4): the Temporal server is down or unreachable.
-  if (isGrpcServiceError(err) || isGrpcServiceError(e?.cause) || /ECONNREFUSED|UNAVAILABLE|Failed to connect/i.test(String((err as Error)?.message))) {
+  if (
+    isGrpcServiceError(err) ||
+    isGrpcServiceError(e?.cause) ||
+    /ECONNREFUSED|UNAVAILABLE|Failed to connect/i.test(String((err as Error)?.message))
+  ) {
     return new ApiError('UNAVAILABLE', 'the workflow service is unavailable, try again shortly');
   }
   return err as Error;

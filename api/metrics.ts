@@ -16,14 +16,21 @@ export function createApiMetrics(deps: { ds: DataSource }) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const errors = new Counter({ name: 'http_errors_total', help: 'Error answers by code', labelNames: ['code'] as const, registers: [registry] });
+  const errors = new Counter({
+    name: 'http_errors_total',
+    help: 'Error answers by code',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 's3_jobs',
     help: 'Jobs by status (DB mirror)',
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {
-      const rows: { status: string; n: string | number }[] = await deps.ds.query('SELECT status, COUNT(*) AS n FROM jobs_log GROUP BY status');
+      const rows: { status: string; n: string | number }[] = await deps.ds.query(
+        'SELECT status, COUNT(*) AS n FROM jobs_log GROUP BY status',
+      );
       for (const s of JOB_STATUSES) this.set({ status: s }, Number(rows.find((r) => r.status === s)?.n ?? 0));
     },
   });

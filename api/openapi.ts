@@ -40,9 +40,15 @@ export function buildOpenApi(routes: RouteDoc[], version: string): Record<string
   for (const r of routes) {
     const path = r.path.replace(/:(\w+)/g, '{$1}');
     const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    const queryProps = r.query ? (json(r.query, 'input').properties as Record<string, unknown>) ?? {} : {};
+    const queryProps = r.query ? ((json(r.query, 'input').properties as Record<string, unknown>) ?? {}) : {};
     const queryParams = Object.entries(queryProps).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
-    const headerParams = Object.entries(r.headers ?? {}).map(([name, h]) => ({ name, in: 'header', required: h.required ?? false, description: h.description, schema: json(h.schema, 'input') }));
+    const headerParams = Object.entries(r.headers ?? {}).map(([name, h]) => ({
+      name,
+      in: 'header',
+      required: h.required ?? false,
+      description: h.description,
+      schema: json(h.schema, 'input'),
+    }));
     const responses: Record<string, unknown> = {};
     const ok = r.response;
     responses[String(ok.status)] = {
@@ -55,7 +61,17 @@ export function buildOpenApi(routes: RouteDoc[], version: string): Record<string
     for (const [status, codes] of groupByStatus(errors)) {
       responses[status] = {
         description: `error: ${codes.join(', ')}`,
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' }, examples: Object.fromEntries(codes.map((c) => [c, { value: { success: false, data: null, error: { code: c, message: '…', details: {} }, meta: { request_id: '…' } } }])) } },
+        content: {
+          'application/json': {
+            schema: { $ref: '#/components/schemas/ErrorEnvelope' },
+            examples: Object.fromEntries(
+              codes.map((c) => [
+                c,
+                { value: { success: false, data: null, error: { code: c, message: '…', details: {} }, meta: { request_id: '…' } } },
+              ]),
+            ),
+          },
+        },
       };
     }
     paths[path] ??= {};
@@ -71,7 +87,11 @@ export function buildOpenApi(routes: RouteDoc[], version: string): Record<string
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'S3 palette engine API', version, description: 'REST contract of the S3 palette engine (see API.md). Every response is an envelope.' },
+    info: {
+      title: 'S3 palette engine API',
+      version,
+      description: 'REST contract of the S3 palette engine (see API.md). Every response is an envelope.',
+    },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     paths,
@@ -88,7 +108,11 @@ export function buildOpenApi(routes: RouteDoc[], version: string): Record<string
             error: {
               type: 'object',
               required: ['code', 'message', 'details'],
-              properties: { code: { type: 'string', enum: Object.keys(ERROR_STATUS) }, message: { type: 'string' }, details: { type: 'object' } },
+              properties: {
+                code: { type: 'string', enum: Object.keys(ERROR_STATUS) },
+                message: { type: 'string' },
+                details: { type: 'object' },
+              },
             },
             meta: { $ref: '#/components/schemas/Meta' },
           },
@@ -105,7 +129,10 @@ function groupByStatus(codes: ErrorCode[]): [string, ErrorCode[]][] {
 }
 
 function operationId(r: RouteDoc): string {
-  const words = r.path.split('/').filter(Boolean).map((s) => (s.startsWith(':') ? 'By' + cap(s.slice(1)) : cap(s.replace(/[^a-zA-Z]+(.)/g, (_, c: string) => c.toUpperCase()))));
+  const words = r.path
+    .split('/')
+    .filter(Boolean)
+    .map((s) => (s.startsWith(':') ? 'By' + cap(s.slice(1)) : cap(s.replace(/[^a-zA-Z]+(.)/g, (_, c: string) => c.toUpperCase()))));
   return r.method + words.join('');
 }
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -28,7 +28,9 @@ async function main(): Promise<void> {
       storage: () => storage.ping(),
     },
   });
-  const server = app.listen(config.PORT, () => log.info({ port: config.PORT }, `API listening on http://127.0.0.1:${config.PORT} (docs at /docs)`));
+  const server = app.listen(config.PORT, () =>
+    log.info({ port: config.PORT }, `API listening on http://127.0.0.1:${config.PORT} (docs at /docs)`),
+  );
   const stop = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     server.close();

@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { ApiError } from './errors';
 
 /** Turns zod issues into the `details` of a VALIDATION_ERROR. */
-export function validationError(issues: readonly { path: readonly PropertyKey[]; message: string; code?: string; keys?: string[] }[], where = 'body'): ApiError {
+export function validationError(
+  issues: readonly { path: readonly PropertyKey[]; message: string; code?: string; keys?: string[] }[],
+  where = 'body',
+): ApiError {
   const list = issues.flatMap((i) =>
     i.code === 'unrecognized_keys' && i.keys
       ? i.keys.map((k) => ({ field: [...i.path, k].map(String).join('.'), message: 'unknown field' }))

@@ -6,9 +6,7 @@ export const DEV_JWT_SECRET = 'dev-only-insecure-jwt-secret-change-me';
 /** The callback HMAC secret used when none is configured; refused when NODE_ENV=production. */
 export const DEV_CALLBACK_SECRET = 'dev-only-insecure-callback-secret';
 
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 500ms, 30s, 15m, 24h or 7d');
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 500ms, 30s, 15m, 24h or 7d');
 const port = z.coerce.number().int().min(0).max(65535);
 
 const Env = z.object({
@@ -16,7 +14,11 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORT: port.default(3000),
   JWT_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_JWT_SECRET),
-  JWT_TTL_SECONDS: z.coerce.number().int().positive().default(30 * 24 * 3600),
+  JWT_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30 * 24 * 3600),
   GPU_CALLBACK_SECRET: z.string().min(16, 'must be at least 16 characters').default(DEV_CALLBACK_SECRET),
   DATABASE_URL: z
     .string()
@@ -33,7 +35,12 @@ const Env = z.object({
   STORAGE_BUCKET: z.string().min(3).default('s3-palette'),
   STORAGE_REGION: z.string().default('us-east-1'),
   STORAGE_FORCE_PATH_STYLE: z.stringbool().default(true),
-  PRESIGN_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  PRESIGN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(3600),
   MODEL_DIR: z.string().default('.data/model-fixture'),
   ORT_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   SEGMENT_SCORE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
@@ -64,9 +71,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   // Empty strings mean "unset" (a blank line in .env), not an invalid value.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = Env.safeParse(cleaned);
-  const problems = result.success
-    ? []
-    : result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+  const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
   if (result.success && result.data.NODE_ENV === 'production') {
     if (result.data.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: must be set when NODE_ENV=production');
     if (result.data.GPU_CALLBACK_SECRET === DEV_CALLBACK_SECRET) {

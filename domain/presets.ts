@@ -7,10 +7,7 @@ export interface LocalizedText {
 }
 
 /** A default operation a concept gets when the user supplies no rule. */
-export type DefaultOperation =
-  | { op: 'recolor'; color: string }
-  | { op: 'replace'; color: string }
-  | { op: 'blur'; sigma: number };
+export type DefaultOperation = { op: 'recolor'; color: string } | { op: 'replace'; color: string } | { op: 'blur'; sigma: number };
 
 /** A concept the user can change; `prompt` is the text sent to the segmenter. */
 export interface Concept {
@@ -83,7 +80,12 @@ const seller: Preset = {
   name: { ko: '셀러', en: 'Seller' },
   concepts: [
     { id: 'product', label: { ko: '상품', en: 'Product' }, prompt: 'product', default_operation: { op: 'recolor', color: '#D9D9D9' } },
-    { id: 'background', label: { ko: '배경', en: 'Background' }, prompt: 'background', default_operation: { op: 'replace', color: '#FFFFFF' } },
+    {
+      id: 'background',
+      label: { ko: '배경', en: 'Background' },
+      prompt: 'background',
+      default_operation: { op: 'replace', color: '#FFFFFF' },
+    },
     { id: 'table', label: { ko: '테이블', en: 'Table' }, prompt: 'table', default_operation: { op: 'recolor', color: '#EFEFEF' } },
     { id: 'model', label: { ko: '모델', en: 'Model' }, prompt: 'model', default_operation: { op: 'blur', sigma: 6 } },
     { id: 'shadow', label: { ko: '그림자', en: 'Shadow' }, prompt: 'shadow', default_operation: { op: 'blur', sigma: 4 } },

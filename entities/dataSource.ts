@@ -27,7 +27,13 @@ export function createDataSource(url: string): DataSource {
     const file = url.replace(/^sqlite:(\/\/)?/, '');
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     // WAL lets the API read while a worker writes; busy_timeout waits out a writer in another process.
-    options = { ...common, type: 'better-sqlite3', database: file, enableWAL: true, prepareDatabase: (db) => db.pragma('busy_timeout = 5000') };
+    options = {
+      ...common,
+      type: 'better-sqlite3',
+      database: file,
+      enableWAL: true,
+      prepareDatabase: (db) => db.pragma('busy_timeout = 5000'),
+    };
   }
   return new DataSource(options);
 }

@@ -87,7 +87,9 @@ export async function createGpuWorker(
 
 /** Publishes the model load time (gauge `s3_model_load_seconds` on the worker's Prometheus endpoint) and logs it. */
 function recordModelLoad(ms: number, log: ModelLog): void {
-  Runtime.instance().metricMeter.createGauge('s3_model_load', 'float', 's', 'Time to load and warm the SAM3 model').set(ms / 1000);
+  Runtime.instance()
+    .metricMeter.createGauge('s3_model_load', 'float', 's', 'Time to load and warm the SAM3 model')
+    .set(ms / 1000);
   log.info(`model loaded and warmed in ${Math.round(ms)} ms`);
 }
 

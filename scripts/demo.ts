@@ -42,26 +42,44 @@ const SETS: DemoSet[] = [
     execute: (palette) => ({
       concepts: ['wall', 'floor'],
       protect: ['person', 'window'],
-      params: { operations: [{ concept: 'wall', op: 'recolor', color: palette.sage }, { concept: 'floor', op: 'recolor', color: palette.walnut }], feather_px: 0 },
+      params: {
+        operations: [
+          { concept: 'wall', op: 'recolor', color: palette.sage },
+          { concept: 'floor', op: 'recolor', color: palette.walnut },
+        ],
+        feather_px: 0,
+      },
     }),
     expect: (item) =>
-      item.checks.coverage.wall < 0.2 ? `wall covers only ${item.checks.coverage.wall}`
-      : item.checks.coverage.floor < 0.1 ? `floor covers only ${item.checks.coverage.floor}`
-      : item.checks.delta_e_to_target.wall > 3 ? `wall ΔE ${item.checks.delta_e_to_target.wall} > 3`
-      : item.checks.delta_e_to_target.floor > 3 ? `floor ΔE ${item.checks.delta_e_to_target.floor} > 3`
-      : item.checks.protected_changed_px !== 0 ? `${item.checks.protected_changed_px} protected pixels changed`
-      : null,
+      item.checks.coverage.wall < 0.2
+        ? `wall covers only ${item.checks.coverage.wall}`
+        : item.checks.coverage.floor < 0.1
+          ? `floor covers only ${item.checks.coverage.floor}`
+          : item.checks.delta_e_to_target.wall > 3
+            ? `wall ΔE ${item.checks.delta_e_to_target.wall} > 3`
+            : item.checks.delta_e_to_target.floor > 3
+              ? `floor ΔE ${item.checks.delta_e_to_target.floor} > 3`
+              : item.checks.protected_changed_px !== 0
+                ? `${item.checks.protected_changed_px} protected pixels changed`
+                : null,
   },
   {
     name: 'seller',
     preset: 'seller',
     images: [],
-    execute: () => ({ concepts: ['background'], protect: ['product'], params: { operations: [{ concept: 'background', op: 'replace', color: '#FFFFFF' }] } }),
+    execute: () => ({
+      concepts: ['background'],
+      protect: ['product'],
+      params: { operations: [{ concept: 'background', op: 'replace', color: '#FFFFFF' }] },
+    }),
     expect: (item) =>
-      item.checks.coverage.background < 0.3 ? `background covers only ${item.checks.coverage.background}`
-      : item.checks.coverage.product < 0.02 ? 'no product found'
-      : item.checks.protected_changed_px !== 0 ? `${item.checks.protected_changed_px} protected pixels changed`
-      : null,
+      item.checks.coverage.background < 0.3
+        ? `background covers only ${item.checks.coverage.background}`
+        : item.checks.coverage.product < 0.02
+          ? 'no product found'
+          : item.checks.protected_changed_px !== 0
+            ? `${item.checks.protected_changed_px} protected pixels changed`
+            : null,
   },
 ];
 
@@ -120,7 +138,12 @@ async function play(baseUrl: string, started: number): Promise<number> {
     SETS.map(async (set) => {
       const preset = await api.call('GET', `/presets/${set.preset}`);
       const palette = Object.fromEntries(preset.palette.map((p: { id: string; hex: string }) => [p.id, p.hex]));
-      const created = await api.call('POST', '/jobs', { preset_id: set.preset, item_count: set.images.length, content_type: 'image/jpeg' }, { 'Idempotency-Key': `demo-${set.name}-${started}` });
+      const created = await api.call(
+        'POST',
+        '/jobs',
+        { preset_id: set.preset, item_count: set.images.length, content_type: 'image/jpeg' },
+        { 'Idempotency-Key': `demo-${set.name}-${started}` },
+      );
       await Promise.all(
         created.uploads.map(async (u: { idx: number; url: string; headers: Record<string, string> }) => {
           const res = await fetch(u.url, { method: 'PUT', headers: u.headers, body: set.images[u.idx] });
@@ -147,7 +170,8 @@ async function play(baseUrl: string, started: number): Promise<number> {
       if (item.status === 'done') {
         after = await download(item.result_url);
         writeFileSync(join(dir, `${item.idx}_result.png`), after);
-        for (const [concept, url] of Object.entries(item.masks as Record<string, string>)) writeFileSync(join(dir, 'masks', `${item.idx}_${concept}.png`), await download(url));
+        for (const [concept, url] of Object.entries(item.masks as Record<string, string>))
+          writeFileSync(join(dir, 'masks', `${item.idx}_${concept}.png`), await download(url));
         const problem = set.expect(item);
         if (problem) problems.push(`${label}: ${problem}`);
       } else {
@@ -155,21 +179,37 @@ async function play(baseUrl: string, started: number): Promise<number> {
       }
       pairs.push({ label, before: set.images[item.idx], after });
     }
-    writeFileSync(join(OUT, `${set.name}_contact_sheet.png`), await contactSheet(`${set.name} — ${view.status}, ${view.progress.done}/${view.progress.total} done`, pairs));
+    writeFileSync(
+      join(OUT, `${set.name}_contact_sheet.png`),
+      await contactSheet(`${set.name} — ${view.status}, ${view.progress.done}/${view.progress.total} done`, pairs),
+    );
   }
 
   const me = await api.call('GET', '/me');
   const summary = {
     seconds: Math.round((Date.now() - started) / 100) / 10,
-    jobs: jobs.map(({ set, view }) => ({ name: set.name, id: view.id, status: view.status, items: view.progress.total, done: view.progress.done, failed: view.progress.failed, credits: view.credits })),
+    jobs: jobs.map(({ set, view }) => ({
+      name: set.name,
+      id: view.id,
+      status: view.status,
+      items: view.progress.total,
+      done: view.progress.done,
+      failed: view.progress.failed,
+      credits: view.credits,
+    })),
     credits_used: signUp.user.credits.balance - me.credits.balance,
     credits_left: me.credits.available,
     problems,
   };
   writeFileSync(join(OUT, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   console.log('');
-  for (const j of summary.jobs) console.log(`${j.name.padEnd(9)} ${j.status}: ${j.done}/${j.items} items, ${j.credits.charged} credits charged → out/${j.name}_contact_sheet.png`);
-  console.log(`${summary.jobs.reduce((a, j) => a + j.items, 0)} items in ${summary.seconds} s, ${summary.credits_used} credits used, ${summary.credits_left} left · results and masks in out/`);
+  for (const j of summary.jobs)
+    console.log(
+      `${j.name.padEnd(9)} ${j.status}: ${j.done}/${j.items} items, ${j.credits.charged} credits charged → out/${j.name}_contact_sheet.png`,
+    );
+  console.log(
+    `${summary.jobs.reduce((a, j) => a + j.items, 0)} items in ${summary.seconds} s, ${summary.credits_used} credits used, ${summary.credits_left} left · results and masks in out/`,
+  );
   if (problems.length) {
     console.error(`\n${problems.length} item(s) not as expected:\n  ${problems.join('\n  ')}`);
     return 1;

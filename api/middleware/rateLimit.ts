@@ -13,7 +13,12 @@ export function rateLimitByIp(opts: { points: number; durationSeconds: number; k
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res;
       const retryAfter = String(Math.max(1, Math.ceil(res.msBeforeNext / 1000)));
-      throw new ApiError('RATE_LIMITED', 'too many requests from this address', { retry_after_seconds: Number(retryAfter) }, { 'Retry-After': retryAfter });
+      throw new ApiError(
+        'RATE_LIMITED',
+        'too many requests from this address',
+        { retry_after_seconds: Number(retryAfter) },
+        { 'Retry-After': retryAfter },
+      );
     }
     return next();
   };

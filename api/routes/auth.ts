@@ -35,5 +35,14 @@ export function createAuthRouter(deps: { credits: Credits; config: Config }): Ro
 
 /** OpenAPI description of this router. */
 export const authDocs: RouteDoc[] = [
-  { method: 'post', path: '/auth/anon', tag: 'auth', summary: 'Create an anonymous user and return a JWT', auth: false, body: AnonRequest, response: { status: 201, data: AnonResponse }, errors: ['VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED'] },
+  {
+    method: 'post',
+    path: '/auth/anon',
+    tag: 'auth',
+    summary: 'Create an anonymous user and return a JWT',
+    auth: false,
+    body: AnonRequest,
+    response: { status: 201, data: AnonResponse },
+    errors: ['VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED'],
+  },
 ];

@@ -31,7 +31,11 @@ export function createCallbackRouter(deps: { client: Client; secret: string }): 
     const token = Buffer.from(input.task_token, 'base64');
     try {
       if (input.status === 'done') await deps.client.activity.complete(token, input.result ?? {});
-      else await deps.client.activity.fail(token, ApplicationFailure.nonRetryable(input.error?.message ?? 'provider reported a failure', input.error?.code ?? 'PROVIDER_FAILED'));
+      else
+        await deps.client.activity.fail(
+          token,
+          ApplicationFailure.nonRetryable(input.error?.message ?? 'provider reported a failure', input.error?.code ?? 'PROVIDER_FAILED'),
+        );
     } catch (err) {
       if (err instanceof ActivityNotFoundError) {
         ctx.body = { accepted: false, duplicate: true };
@@ -47,9 +51,20 @@ export function createCallbackRouter(deps: { client: Client; secret: string }): 
 /** OpenAPI description of this router. */
 export const callbackDocs: RouteDoc[] = [
   {
-    method: 'post', path: '/jobs/:id/callback', tag: 'providers', auth: false, body: CallbackRequest,
-    headers: { 'X-Signature': { description: 'sha256=<hex HMAC-SHA256 of the raw body with GPU_CALLBACK_SECRET>', required: true, schema: z.string() } },
+    method: 'post',
+    path: '/jobs/:id/callback',
+    tag: 'providers',
+    auth: false,
+    body: CallbackRequest,
+    headers: {
+      'X-Signature': {
+        description: 'sha256=<hex HMAC-SHA256 of the raw body with GPU_CALLBACK_SECRET>',
+        required: true,
+        schema: z.string(),
+      },
+    },
     summary: 'Completion report from a serverless GPU provider (HMAC-signed, no JWT)',
-    response: { status: 200, data: CallbackResponse }, errors: ['UNAUTHORIZED', 'VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE'],
+    response: { status: 200, data: CallbackResponse },
+    errors: ['UNAUTHORIZED', 'VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE'],
   },
 ];

@@ -51,6 +51,22 @@ export function createDocsRouter(deps: { document: () => Record<string, unknown>
 
 /** OpenAPI description of this router. */
 export const docsDocs: RouteDoc[] = [
-  { method: 'get', path: '/openapi.json', tag: 'ops', summary: 'This OpenAPI 3.1 document (not enveloped)', auth: false, response: { status: 200, mediaType: 'application/json' }, errors: [] },
-  { method: 'get', path: '/docs', tag: 'ops', summary: 'Interactive API docs', auth: false, response: { status: 200, mediaType: 'text/html' }, errors: [] },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    tag: 'ops',
+    summary: 'This OpenAPI 3.1 document (not enveloped)',
+    auth: false,
+    response: { status: 200, mediaType: 'application/json' },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/docs',
+    tag: 'ops',
+    summary: 'Interactive API docs',
+    auth: false,
+    response: { status: 200, mediaType: 'text/html' },
+    errors: [],
+  },
 ];

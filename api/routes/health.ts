@@ -32,7 +32,8 @@ export function createHealthRouter(deps: { checks: ReadinessChecks }): Router<Re
     const results = await Promise.all(names.map((n) => probe(deps.checks[n])));
     const checks = Object.fromEntries(names.map((n, i) => [n, results[i]]));
     const down = names.filter((n) => checks[n] !== 'ok');
-    if (down.length) throw new ApiError('UNAVAILABLE', `not ready: ${down.join(', ')} unreachable`, { status: 'unavailable', checks, down });
+    if (down.length)
+      throw new ApiError('UNAVAILABLE', `not ready: ${down.join(', ')} unreachable`, { status: 'unavailable', checks, down });
     ctx.body = { status: 'ready', checks };
   });
   return router;
@@ -40,6 +41,22 @@ export function createHealthRouter(deps: { checks: ReadinessChecks }): Router<Re
 
 /** OpenAPI description of this router. */
 export const healthDocs: RouteDoc[] = [
-  { method: 'get', path: '/healthz', tag: 'ops', summary: 'Liveness: the process is up', auth: false, response: { status: 200, data: HealthResponse }, errors: [] },
-  { method: 'get', path: '/readyz', tag: 'ops', summary: 'Readiness: database, Temporal and storage reachable', auth: false, response: { status: 200, data: ReadyResponse }, errors: ['UNAVAILABLE'] },
+  {
+    method: 'get',
+    path: '/healthz',
+    tag: 'ops',
+    summary: 'Liveness: the process is up',
+    auth: false,
+    response: { status: 200, data: HealthResponse },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    tag: 'ops',
+    summary: 'Readiness: database, Temporal and storage reachable',
+    auth: false,
+    response: { status: 200, data: ReadyResponse },
+    errors: ['UNAVAILABLE'],
+  },
 ];

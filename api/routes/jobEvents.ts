@@ -17,7 +17,12 @@ const KEEPALIVE_MS = 15_000;
  * `GET /jobs/{id}/events`: Server-Sent Events. A `progress` event (JobView without items) whenever the progress or
  * status changes, then one `end` event with the full JobView when the job is terminal, and the stream closes.
  */
-export function createJobEventsRouter(deps: { reader: JobReader; storage: Storage; presignTtl: number; auth: Middleware<RequestState> }): Router<RequestState> {
+export function createJobEventsRouter(deps: {
+  reader: JobReader;
+  storage: Storage;
+  presignTtl: number;
+  auth: Middleware<RequestState>;
+}): Router<RequestState> {
   const router = new Router<RequestState>();
   router.get('/jobs/:id/events', deps.auth, async (ctx) => {
     let job = await deps.reader.ownJob(ctx.state.userId, ctx.params.id);
@@ -25,7 +30,12 @@ export function createJobEventsRouter(deps: { reader: JobReader; storage: Storag
     ctx.state.raw = true;
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
-    ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    ctx.set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     ctx.status = 200;
     ctx.body = stream;
 
@@ -69,8 +79,12 @@ export function createJobEventsRouter(deps: { reader: JobReader; storage: Storag
 /** OpenAPI description of this router. */
 export const jobEventsDocs: RouteDoc[] = [
   {
-    method: 'get', path: '/jobs/:id/events', tag: 'jobs', auth: true,
+    method: 'get',
+    path: '/jobs/:id/events',
+    tag: 'jobs',
+    auth: true,
     summary: 'Server-Sent Events: `progress` (JobView without items) on every change, then `end` (full JobView) and close',
-    response: { status: 200, mediaType: 'text/event-stream' }, errors: ['NOT_FOUND'],
+    response: { status: 200, mediaType: 'text/event-stream' },
+    errors: ['NOT_FOUND'],
   },
 ];

@@ -19,7 +19,15 @@ import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
 import { jobSummary, jobView, stateFromLog } from '../jobViews';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
-import { CreateJobRequest, CreateJobResponse, ExecuteJobRequest, IdempotencyKey, JobListResponse, JobView, ListJobsQuery } from '../schemas';
+import {
+  CreateJobRequest,
+  CreateJobResponse,
+  ExecuteJobRequest,
+  IdempotencyKey,
+  JobListResponse,
+  JobView,
+  ListJobsQuery,
+} from '../schemas';
 import { body, parseOrThrow, query, validationError } from '../validate';
 import { currentUser } from './me';
 
@@ -54,11 +62,15 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
     if (input.item_count > plan.maxItemsPerJob) {
       throw validationError([{ path: ['item_count'], message: `at most ${plan.maxItemsPerJob} items per job on the ${plan.id} plan` }]);
     }
-    const requestHash = createHash('sha256').update(JSON.stringify([input.preset_id, input.item_count, input.content_type])).digest('hex');
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify([input.preset_id, input.item_count, input.content_type]))
+      .digest('hex');
 
     const replay = async (existing: JobLog) => {
       if (existing.requestHash !== requestHash) {
-        throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body', { job_id: existing.id });
+        throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body', {
+          job_id: existing.id,
+        });
       }
       ctx.status = 200;
       ctx.body = { job: await view(await jobState(existing), existing), uploads: await uploads(existing) };
@@ -70,9 +82,25 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
 
     const now = new Date();
     const job = jobs.create({
-      id: uuidv7(), userId: user.id, presetId: preset.id, status: 'created', itemCount: input.item_count, contentType: input.content_type,
-      idempotencyKey: key, requestHash, concepts: null, protect: null, params: null,
-      creditsReserved: 0, creditsCharged: 0, creditsRefunded: 0, errorCode: null, errorMessage: null, createdAt: now, updatedAt: now, finishedAt: null,
+      id: uuidv7(),
+      userId: user.id,
+      presetId: preset.id,
+      status: 'created',
+      itemCount: input.item_count,
+      contentType: input.content_type,
+      idempotencyKey: key,
+      requestHash,
+      concepts: null,
+      protect: null,
+      params: null,
+      creditsReserved: 0,
+      creditsCharged: 0,
+      creditsRefunded: 0,
+      errorCode: null,
+      errorMessage: null,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
     });
     try {
       await jobs.insert(job);
@@ -85,8 +113,15 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
     let outcome;
     try {
       outcome = await workflows.start({
-        jobId: job.id, userId: user.id, presetId: preset.id, itemCount: job.itemCount, contentType: input.content_type,
-        unitCost: plan.unitCost, uploadTimeout: config.UPLOAD_TIMEOUT, gpuTaskQueue: config.GPU_TASK_QUEUE, maxInFlight: config.JOB_MAX_IN_FLIGHT,
+        jobId: job.id,
+        userId: user.id,
+        presetId: preset.id,
+        itemCount: job.itemCount,
+        contentType: input.content_type,
+        unitCost: plan.unitCost,
+        uploadTimeout: config.UPLOAD_TIMEOUT,
+        gpuTaskQueue: config.GPU_TASK_QUEUE,
+        maxInFlight: config.JOB_MAX_IN_FLIGHT,
       });
     } catch (err) {
       await jobs.delete({ id: job.id }); // nothing was reserved: the job never existed for the user
@@ -95,9 +130,15 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
     if (!outcome.ok) {
       await jobs.delete({ id: job.id });
       if (outcome.code === 'INSUFFICIENT_CREDITS') {
-        throw new ApiError('INSUFFICIENT_CREDITS', `this job needs ${outcome.needed} credits, ${outcome.available} available`, { needed: outcome.needed, available: outcome.available });
+        throw new ApiError('INSUFFICIENT_CREDITS', `this job needs ${outcome.needed} credits, ${outcome.available} available`, {
+          needed: outcome.needed,
+          available: outcome.available,
+        });
       }
-      throw new ApiError('TOO_MANY_ACTIVE_JOBS', `at most ${outcome.limit} active jobs on this plan`, { limit: outcome.limit, active: outcome.active });
+      throw new ApiError('TOO_MANY_ACTIVE_JOBS', `at most ${outcome.limit} active jobs on this plan`, {
+        limit: outcome.limit,
+        active: outcome.active,
+      });
     }
     job.creditsReserved = outcome.amount;
     await jobs.update({ id: job.id }, { creditsReserved: outcome.amount });
@@ -112,12 +153,21 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       ctx.body = await view(await jobState(job), job); // repeated after success: idempotent
       return;
     }
-    const heads = await mapLimit(job.itemCount, 16, (idx) => storage.head(inputKey(job.userId, job.id, idx, job.contentType as UploadContentType)));
+    const heads = await mapLimit(job.itemCount, 16, (idx) =>
+      storage.head(inputKey(job.userId, job.id, idx, job.contentType as UploadContentType)),
+    );
     const missing = heads.flatMap((h, idx) => (h === null ? [idx] : []));
     const tooLarge = heads.flatMap((h, idx) => (h !== null && h.size > MAX_UPLOAD_BYTES ? [idx] : []));
     if (missing.length || tooLarge.length) {
-      const what = [missing.length ? `${missing.length} missing` : '', tooLarge.length ? `${tooLarge.length} over ${MAX_UPLOAD_BYTES} bytes` : ''].filter(Boolean);
-      throw new ApiError('UPLOAD_INCOMPLETE', `uploads incomplete: ${what.join(', ')}`, { missing, too_large: tooLarge, max_bytes: MAX_UPLOAD_BYTES });
+      const what = [
+        missing.length ? `${missing.length} missing` : '',
+        tooLarge.length ? `${tooLarge.length} over ${MAX_UPLOAD_BYTES} bytes` : '',
+      ].filter(Boolean);
+      throw new ApiError('UPLOAD_INCOMPLETE', `uploads incomplete: ${what.join(', ')}`, {
+        missing,
+        too_large: tooLarge,
+        max_bytes: MAX_UPLOAD_BYTES,
+      });
     }
     ctx.body = await view(await workflowCall(job, () => workflows.confirmUpload(job.id)), job);
   });
@@ -150,7 +200,11 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
 
   router.get('/jobs', deps.auth, async (ctx) => {
     const q = query(ctx, ListJobsQuery);
-    const qb = jobs.createQueryBuilder('j').where('j.user_id = :u', { u: ctx.state.userId }).orderBy('j.id', 'DESC').take(q.limit + 1);
+    const qb = jobs
+      .createQueryBuilder('j')
+      .where('j.user_id = :u', { u: ctx.state.userId })
+      .orderBy('j.id', 'DESC')
+      .take(q.limit + 1);
     if (q.cursor) qb.andWhere('j.id < :c', { c: q.cursor });
     const rows = await qb.getMany();
     const page = rows.slice(0, q.limit);
@@ -175,7 +229,14 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
     const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
     return mapLimit(job.itemCount, 32, async (idx) => {
       const key = inputKey(job.userId, job.id, idx, contentType);
-      return { idx, method: 'PUT' as const, url: await storage.presignPut(key, contentType, ttl), headers: { 'Content-Type': contentType }, key, expires_at: expiresAt };
+      return {
+        idx,
+        method: 'PUT' as const,
+        url: await storage.presignPut(key, contentType, ttl),
+        headers: { 'Content-Type': contentType },
+        key,
+        expires_at: expiresAt,
+      };
     });
   }
 
@@ -200,14 +261,66 @@ const bodyErrors = ['VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE'] as 
 /** OpenAPI description of this router. */
 export const jobsDocs: RouteDoc[] = [
   {
-    method: 'post', path: '/jobs', tag: 'jobs', summary: 'Create a job: reserve credits, get presigned upload URLs', auth: true, body: CreateJobRequest,
-    headers: { 'Idempotency-Key': { description: 'Same key and body → the same job (no second reservation); same key, other body → 409', schema: IdempotencyKey } },
+    method: 'post',
+    path: '/jobs',
+    tag: 'jobs',
+    summary: 'Create a job: reserve credits, get presigned upload URLs',
+    auth: true,
+    body: CreateJobRequest,
+    headers: {
+      'Idempotency-Key': {
+        description: 'Same key and body → the same job (no second reservation); same key, other body → 409',
+        schema: IdempotencyKey,
+      },
+    },
     response: { status: 201, data: CreateJobResponse, description: 'created (200 when an Idempotency-Key replays an earlier create)' },
     errors: [...bodyErrors, 'NOT_FOUND', 'INSUFFICIENT_CREDITS', 'TOO_MANY_ACTIVE_JOBS', 'IDEMPOTENCY_KEY_REUSED', 'UNAVAILABLE'],
   },
-  { method: 'post', path: '/jobs/:id/confirm-upload', tag: 'jobs', summary: 'Every input is uploaded', auth: true, response: { status: 200, data: JobView }, errors: ['NOT_FOUND', 'UPLOAD_INCOMPLETE', 'INVALID_STATE', 'UNAVAILABLE'] },
-  { method: 'post', path: '/jobs/:id/execute', tag: 'jobs', summary: 'Start processing with concepts, protect and a rule', auth: true, body: ExecuteJobRequest, response: { status: 202, data: JobView }, errors: [...bodyErrors, 'NOT_FOUND', 'INVALID_STATE', 'UNAVAILABLE'] },
-  { method: 'get', path: '/jobs/:id', tag: 'jobs', summary: 'Status, progress and per-item results', auth: true, response: { status: 200, data: JobView }, errors: ['NOT_FOUND'] },
-  { method: 'post', path: '/jobs/:id/cancel', tag: 'jobs', summary: 'Cancel (in-flight items stop, their credits are refunded)', auth: true, response: { status: 200, data: JobView }, errors: ['NOT_FOUND', 'INVALID_STATE', 'UNAVAILABLE'] },
-  { method: 'get', path: '/jobs', tag: 'jobs', summary: 'My jobs, newest first, cursor-paginated', auth: true, query: ListJobsQuery, response: { status: 200, data: JobListResponse }, errors: ['VALIDATION_ERROR'] },
+  {
+    method: 'post',
+    path: '/jobs/:id/confirm-upload',
+    tag: 'jobs',
+    summary: 'Every input is uploaded',
+    auth: true,
+    response: { status: 200, data: JobView },
+    errors: ['NOT_FOUND', 'UPLOAD_INCOMPLETE', 'INVALID_STATE', 'UNAVAILABLE'],
+  },
+  {
+    method: 'post',
+    path: '/jobs/:id/execute',
+    tag: 'jobs',
+    summary: 'Start processing with concepts, protect and a rule',
+    auth: true,
+    body: ExecuteJobRequest,
+    response: { status: 202, data: JobView },
+    errors: [...bodyErrors, 'NOT_FOUND', 'INVALID_STATE', 'UNAVAILABLE'],
+  },
+  {
+    method: 'get',
+    path: '/jobs/:id',
+    tag: 'jobs',
+    summary: 'Status, progress and per-item results',
+    auth: true,
+    response: { status: 200, data: JobView },
+    errors: ['NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/jobs/:id/cancel',
+    tag: 'jobs',
+    summary: 'Cancel (in-flight items stop, their credits are refunded)',
+    auth: true,
+    response: { status: 200, data: JobView },
+    errors: ['NOT_FOUND', 'INVALID_STATE', 'UNAVAILABLE'],
+  },
+  {
+    method: 'get',
+    path: '/jobs',
+    tag: 'jobs',
+    summary: 'My jobs, newest first, cursor-paginated',
+    auth: true,
+    query: ListJobsQuery,
+    response: { status: 200, data: JobListResponse },
+    errors: ['VALIDATION_ERROR'],
+  },
 ];

@@ -42,5 +42,13 @@ export function createMeRouter(deps: { ds: DataSource; auth: Middleware<RequestS
 
 /** OpenAPI description of this router. */
 export const meDocs: RouteDoc[] = [
-  { method: 'get', path: '/me', tag: 'me', summary: 'My credits, limits and usage', auth: true, response: { status: 200, data: MeResponse }, errors: [] },
+  {
+    method: 'get',
+    path: '/me',
+    tag: 'me',
+    summary: 'My credits, limits and usage',
+    auth: true,
+    response: { status: 200, data: MeResponse },
+    errors: [],
+  },
 ];

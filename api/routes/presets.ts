@@ -22,6 +22,22 @@ export function createPresetsRouter(): Router<RequestState> {
 
 /** OpenAPI description of this router. */
 export const presetsDocs: RouteDoc[] = [
-  { method: 'get', path: '/presets', tag: 'presets', summary: 'Domain palettes', auth: false, response: { status: 200, data: z.array(PresetSummary) }, errors: [] },
-  { method: 'get', path: '/presets/:id', tag: 'presets', summary: 'One palette in full', auth: false, response: { status: 200, data: PresetView }, errors: ['NOT_FOUND'] },
+  {
+    method: 'get',
+    path: '/presets',
+    tag: 'presets',
+    summary: 'Domain palettes',
+    auth: false,
+    response: { status: 200, data: z.array(PresetSummary) },
+    errors: [],
+  },
+  {
+    method: 'get',
+    path: '/presets/:id',
+    tag: 'presets',
+    summary: 'One palette in full',
+    auth: false,
+    response: { status: 200, data: PresetView },
+    errors: ['NOT_FOUND'],
+  },
 ];

@@ -62,7 +62,10 @@ export function createRulesRouter(deps: { ds: DataSource; auth: Middleware<Reque
       const used = await m.countBy(Rule, { userId: user.id });
       const slots = planOf(user.plan).ruleSlots;
       if (used >= slots) {
-        throw new ApiError('RULE_SLOTS_EXHAUSTED', `all ${slots} rule slots of the ${user.plan} plan are used`, { rule_slots: slots, rule_slots_used: used });
+        throw new ApiError('RULE_SLOTS_EXHAUSTED', `all ${slots} rule slots of the ${user.plan} plan are used`, {
+          rule_slots: slots,
+          rule_slots_used: used,
+        });
       }
       const created = m.create(Rule, {
         id: uuidv7(),
@@ -112,9 +115,51 @@ export function createRulesRouter(deps: { ds: DataSource; auth: Middleware<Reque
 const bodyErrors = ['VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE'] as const;
 /** OpenAPI description of this router. */
 export const rulesDocs: RouteDoc[] = [
-  { method: 'get', path: '/rules', tag: 'rules', summary: 'My saved rules, newest first', auth: true, response: { status: 200, data: z.array(RuleView) }, errors: [] },
-  { method: 'post', path: '/rules', tag: 'rules', summary: 'Save a rule (uses a rule slot)', auth: true, body: CreateRuleRequest, response: { status: 201, data: RuleView }, errors: [...bodyErrors, 'NOT_FOUND', 'RULE_SLOTS_EXHAUSTED'] },
-  { method: 'get', path: '/rules/:id', tag: 'rules', summary: 'One rule', auth: true, response: { status: 200, data: RuleView }, errors: ['NOT_FOUND'] },
-  { method: 'patch', path: '/rules/:id', tag: 'rules', summary: 'Change a rule', auth: true, body: UpdateRuleRequest, response: { status: 200, data: RuleView }, errors: [...bodyErrors, 'NOT_FOUND'] },
-  { method: 'delete', path: '/rules/:id', tag: 'rules', summary: 'Delete a rule (frees its slot)', auth: true, response: { status: 200, data: DeletedResponse }, errors: ['NOT_FOUND'] },
+  {
+    method: 'get',
+    path: '/rules',
+    tag: 'rules',
+    summary: 'My saved rules, newest first',
+    auth: true,
+    response: { status: 200, data: z.array(RuleView) },
+    errors: [],
+  },
+  {
+    method: 'post',
+    path: '/rules',
+    tag: 'rules',
+    summary: 'Save a rule (uses a rule slot)',
+    auth: true,
+    body: CreateRuleRequest,
+    response: { status: 201, data: RuleView },
+    errors: [...bodyErrors, 'NOT_FOUND', 'RULE_SLOTS_EXHAUSTED'],
+  },
+  {
+    method: 'get',
+    path: '/rules/:id',
+    tag: 'rules',
+    summary: 'One rule',
+    auth: true,
+    response: { status: 200, data: RuleView },
+    errors: ['NOT_FOUND'],
+  },
+  {
+    method: 'patch',
+    path: '/rules/:id',
+    tag: 'rules',
+    summary: 'Change a rule',
+    auth: true,
+    body: UpdateRuleRequest,
+    response: { status: 200, data: RuleView },
+    errors: [...bodyErrors, 'NOT_FOUND'],
+  },
+  {
+    method: 'delete',
+    path: '/rules/:id',
+    tag: 'rules',
+    summary: 'Delete a rule (frees its slot)',
+    auth: true,
+    response: { status: 200, data: DeletedResponse },
+    errors: ['NOT_FOUND'],
+  },
 ];

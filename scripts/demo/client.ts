@@ -2,7 +2,11 @@
 
 /** An API error answer, with its envelope code. */
 export class ApiCallError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(`${status} ${code}: ${message}`);
   }
 }
@@ -13,7 +17,11 @@ export function createClient(baseUrl: string) {
   async function call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const res = await fetch(baseUrl + path, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const env = (await res.json()) as { success: boolean; data: T; error: { code: string; message: string } | null };
@@ -62,7 +70,8 @@ export function progressBoard(names: string[]) {
     update(name: string, s: { status: string; progress: { total: number; done: number; failed: number; percent: number } }) {
       const width = 24;
       const filled = Math.round((s.progress.percent / 100) * width);
-      const line = `${name.padEnd(9)} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${String(s.progress.done).padStart(2)}/${s.progress.total} done` +
+      const line =
+        `${name.padEnd(9)} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${String(s.progress.done).padStart(2)}/${s.progress.total} done` +
         `${s.progress.failed ? `, ${s.progress.failed} failed` : ''}  ${s.status}`;
       if (line === lines.get(name)) return;
       lines.set(name, line);

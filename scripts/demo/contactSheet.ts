@@ -13,7 +13,9 @@ export async function contactSheet(title: string, pairs: { label: string; before
       const { height = CELL_W } = await sharp(before).metadata();
       const after = p.after
         ? await sharp(p.after).resize({ width: CELL_W, height, fit: 'contain', background: '#333' }).png().toBuffer()
-        : await sharp({ create: { width: CELL_W, height, channels: 3, background: '#552222' } }).png().toBuffer();
+        : await sharp({ create: { width: CELL_W, height, channels: 3, background: '#552222' } })
+            .png()
+            .toBuffer();
       return { ...p, before, after, height };
     }),
   );
@@ -28,7 +30,10 @@ export async function contactSheet(title: string, pairs: { label: string; before
     layers.push({ input: c.before, top, left: GAP }, { input: c.after, top, left: GAP * 2 + CELL_W });
     top += c.height + GAP;
   }
-  return sharp({ create: { width, height, channels: 3, background: '#1e1e1e' } }).composite(layers).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#1e1e1e' } })
+    .composite(layers)
+    .png()
+    .toBuffer();
 }
 
 function text(s: string, width: number, height: number, size: number, bold = false): Buffer {

@@ -36,7 +36,12 @@ function painter(width: number, height: number, seed: number) {
   const labelOf = new Uint8Array(width * height);
   let s = seed * 2654435761 || 1;
   const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
-  const paint = (label: keyof typeof SCENE_COLORS, inside: (x: number, y: number) => boolean, shade = 0, color: RGB = SCENE_COLORS[label]) => {
+  const paint = (
+    label: keyof typeof SCENE_COLORS,
+    inside: (x: number, y: number) => boolean,
+    shade = 0,
+    color: RGB = SCENE_COLORS[label],
+  ) => {
     let id = labels.indexOf(label);
     if (id < 0) id = labels.push(label) - 1;
     for (let y = 0; y < height; y++) {
@@ -65,7 +70,8 @@ export function interiorScene(i: number, width = 640, height = 480): Scene {
   const sx = Math.round(width * (0.45 - 0.05 * (i % 3)));
   paint('sofa', (x, y) => x >= sx && x < sx + width * 0.38 && y >= horizon - height * 0.16 && y < horizon + height * 0.12, 6);
   if (i % 5 !== 4) {
-    const px = width * (0.2 + 0.08 * (i % 2)), py = height * 0.62;
+    const px = width * (0.2 + 0.08 * (i % 2)),
+      py = height * 0.62;
     paint('person', (x, y) => ((x - px) / (width * 0.06)) ** 2 + ((y - py) / (height * 0.26)) ** 2 <= 1);
   }
   return scene();
@@ -77,9 +83,14 @@ export function sellerScene(i: number, width = 600, height = 600): Scene {
   // A warm off-white studio backdrop (within the fixture's distance of 40 from its reference white), so that
   // "replace the background with white" visibly changes it.
   paint('background', () => true, 0, [245, 242, 235]);
-  const cx = width * (0.42 + 0.05 * (i % 3)), cy = height * 0.45, rx = width * (0.16 + 0.03 * (i % 2)), ry = height * 0.22;
+  const cx = width * (0.42 + 0.05 * (i % 3)),
+    cy = height * 0.45,
+    rx = width * (0.16 + 0.03 * (i % 2)),
+    ry = height * 0.22;
   paint('shadow', (x, y) => ((x - cx - rx * 0.2) / (rx * 1.1)) ** 2 + ((y - cy - ry) / (ry * 0.22)) ** 2 <= 1);
-  paint('product', (x, y) => (i % 2 === 0 ? ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1 : Math.abs(x - cx) <= rx && Math.abs(y - cy) <= ry));
+  paint('product', (x, y) =>
+    i % 2 === 0 ? ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1 : Math.abs(x - cx) <= rx && Math.abs(y - cy) <= ry,
+  );
   return scene();
 }
 

@@ -60,7 +60,11 @@ export async function startSystem(
     credits: createCredits(ds),
     log: opts.log,
     jobs: { storage, temporal: client },
-    checks: { database: () => ds.query('SELECT 1'), temporal: () => clientConnection.workflowService.getSystemInfo({}), storage: () => storage.ping() },
+    checks: {
+      database: () => ds.query('SELECT 1'),
+      temporal: () => clientConnection.workflowService.getSystemInfo({}),
+      storage: () => storage.ping(),
+    },
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));

@@ -47,15 +47,31 @@ describeEachDatabase('POST /auth/anon and authentication', (db) => {
   const attacks: [string, () => Promise<string | undefined>][] = [
     ['no token', async () => undefined],
     ['garbage', async () => 'not-a-jwt'],
-    ['alg none', async () => {
-      const { userId } = await api.signUp();
-      const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-      return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ sub: userId, exp: Math.floor(Date.now() / 1000) + 600 })}.`;
-    }],
-    ['wrong secret', async () => jwt.sign({}, 'another-secret-0123456789', { algorithm: 'HS256', subject: (await api.signUp()).userId, expiresIn: 600 })],
-    ['expired', async () => jwt.sign({ exp: Math.floor(Date.now() / 1000) - 10 }, TEST_JWT_SECRET, { algorithm: 'HS256', subject: (await api.signUp()).userId })],
+    [
+      'alg none',
+      async () => {
+        const { userId } = await api.signUp();
+        const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+        return `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ sub: userId, exp: Math.floor(Date.now() / 1000) + 600 })}.`;
+      },
+    ],
+    [
+      'wrong secret',
+      async () => jwt.sign({}, 'another-secret-0123456789', { algorithm: 'HS256', subject: (await api.signUp()).userId, expiresIn: 600 }),
+    ],
+    [
+      'expired',
+      async () =>
+        jwt.sign({ exp: Math.floor(Date.now() / 1000) - 10 }, TEST_JWT_SECRET, {
+          algorithm: 'HS256',
+          subject: (await api.signUp()).userId,
+        }),
+    ],
     ['no expiry', async () => jwt.sign({}, TEST_JWT_SECRET, { algorithm: 'HS256', subject: (await api.signUp()).userId })],
-    ['HS512 with the right secret', async () => jwt.sign({}, TEST_JWT_SECRET, { algorithm: 'HS512', subject: (await api.signUp()).userId, expiresIn: 600 })],
+    [
+      'HS512 with the right secret',
+      async () => jwt.sign({}, TEST_JWT_SECRET, { algorithm: 'HS512', subject: (await api.signUp()).userId, expiresIn: 600 }),
+    ],
     ['unknown user', async () => jwt.sign({}, TEST_JWT_SECRET, { algorithm: 'HS256', subject: 'no-such-user', expiresIn: 600 })],
   ];
   for (const [name, make] of attacks) {

@@ -22,14 +22,27 @@ describeEachDatabase('request bodies and the envelope', (db) => {
     const res = await api.request('POST', '/rules', { token, raw: big, headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 413);
     assert.equal(res.body.error.code, 'PAYLOAD_TOO_LARGE');
-    const stream = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(big)); c.close(); } });
-    const chunked = await fetch(`${api.url}/rules`, { method: 'POST', body: stream, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(big));
+        c.close();
+      },
+    });
+    const chunked = await fetch(`${api.url}/rules`, {
+      method: 'POST',
+      body: stream,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      duplex: 'half',
+    } as RequestInit);
     assert.equal(chunked.status, 413);
     assert.equal(((await chunked.json()) as any).error.code, 'PAYLOAD_TOO_LARGE');
   });
 
   it('answers wrong types with 400 VALIDATION_ERROR naming each field', async () => {
-    const res = await api.request('POST', '/rules', { token, body: { name: 5, preset_id: 'interior', concepts: 'wall', params: { operations: [] } } });
+    const res = await api.request('POST', '/rules', {
+      token,
+      body: { name: 5, preset_id: 'interior', concepts: 'wall', params: { operations: [] } },
+    });
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'VALIDATION_ERROR');
     const fields = res.body.error.details.fields as string[];

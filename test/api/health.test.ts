@@ -16,9 +16,16 @@ describeEachDatabase('GET /healthz and /readyz', (db) => {
 
   it('readyz is 200 when every dependency answers and 503 UNAVAILABLE naming the one that does not', async () => {
     const healthy = await startApi(db(), {}, { checks: { database: () => db().ds.query('SELECT 1'), storage: async () => true } });
-    const broken = await startApi(db(), {}, {
-      checks: { database: () => db().ds.query('SELECT 1'), temporal: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:7233')) },
-    });
+    const broken = await startApi(
+      db(),
+      {},
+      {
+        checks: {
+          database: () => db().ds.query('SELECT 1'),
+          temporal: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:7233')),
+        },
+      },
+    );
     try {
       const ok = await healthy.request('GET', '/readyz');
       assert.equal(ok.status, 200);

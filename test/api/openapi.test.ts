@@ -35,24 +35,63 @@ describeEachDatabase('GET /openapi.json and /docs', (db) => {
   it('covers every endpoint and error code of API.md', async () => {
     const doc = (await api.request('GET', '/openapi.json')).body;
     const endpoints = [
-      'post /auth/anon', 'get /me', 'get /presets', 'get /presets/{id}', 'get /rules', 'post /rules', 'patch /rules/{id}',
-      'delete /rules/{id}', 'get /rules/{id}', 'post /jobs', 'post /jobs/{id}/confirm-upload', 'post /jobs/{id}/execute',
-      'get /jobs/{id}', 'post /jobs/{id}/cancel', 'post /jobs/{id}/callback', 'get /jobs', 'get /jobs/{id}/events',
-      'get /healthz', 'get /readyz', 'get /metrics', 'get /openapi.json', 'get /docs',
+      'post /auth/anon',
+      'get /me',
+      'get /presets',
+      'get /presets/{id}',
+      'get /rules',
+      'post /rules',
+      'patch /rules/{id}',
+      'delete /rules/{id}',
+      'get /rules/{id}',
+      'post /jobs',
+      'post /jobs/{id}/confirm-upload',
+      'post /jobs/{id}/execute',
+      'get /jobs/{id}',
+      'post /jobs/{id}/cancel',
+      'post /jobs/{id}/callback',
+      'get /jobs',
+      'get /jobs/{id}/events',
+      'get /healthz',
+      'get /readyz',
+      'get /metrics',
+      'get /openapi.json',
+      'get /docs',
     ];
     for (const e of endpoints) {
       const [method, path] = e.split(' ');
       assert.ok(doc.paths[path]?.[method], `${e} in the document`);
     }
-    const codes = ['VALIDATION_ERROR', 'INVALID_JSON', 'UNAUTHORIZED', 'INSUFFICIENT_CREDITS', 'FORBIDDEN', 'NOT_FOUND', 'INVALID_STATE', 'UPLOAD_INCOMPLETE',
-      'IDEMPOTENCY_KEY_REUSED', 'RULE_SLOTS_EXHAUSTED', 'PAYLOAD_TOO_LARGE', 'TOO_MANY_ACTIVE_JOBS', 'RATE_LIMITED', 'INTERNAL', 'UNAVAILABLE'];
+    const codes = [
+      'VALIDATION_ERROR',
+      'INVALID_JSON',
+      'UNAUTHORIZED',
+      'INSUFFICIENT_CREDITS',
+      'FORBIDDEN',
+      'NOT_FOUND',
+      'INVALID_STATE',
+      'UPLOAD_INCOMPLETE',
+      'IDEMPOTENCY_KEY_REUSED',
+      'RULE_SLOTS_EXHAUSTED',
+      'PAYLOAD_TOO_LARGE',
+      'TOO_MANY_ACTIVE_JOBS',
+      'RATE_LIMITED',
+      'INTERNAL',
+      'UNAVAILABLE',
+    ];
     const documented = doc.components.schemas.ErrorEnvelope.properties.error.properties.code.enum;
     for (const c of codes) assert.ok(documented.includes(c), c);
-    const used = new Set(Object.values(doc.paths).flatMap((item: any) => Object.values(item).flatMap((op: any) => Object.values(op.responses).flatMap((r: any) => Object.keys(r.content?.['application/json']?.examples ?? {})))));
+    const used = new Set(
+      Object.values(doc.paths).flatMap((item: any) =>
+        Object.values(item).flatMap((op: any) =>
+          Object.values(op.responses).flatMap((r: any) => Object.keys(r.content?.['application/json']?.examples ?? {})),
+        ),
+      ),
+    );
     for (const c of codes.filter((c) => c !== 'FORBIDDEN')) assert.ok(used.has(c), `${c} is answered by some route`);
   });
 
-  it('generates request schemas from the validator\'s: strict bodies, enums and bounds', async () => {
+  it("generates request schemas from the validator's: strict bodies, enums and bounds", async () => {
     const doc = (await api.request('GET', '/openapi.json')).body;
     const schema = doc.paths['/rules'].post.requestBody.content['application/json'].schema;
     assert.equal(schema.additionalProperties, false);

@@ -29,8 +29,14 @@ describeEachDatabase('GET /presets', (db) => {
       const res = await api.request('GET', `/presets/${id}`);
       assert.equal(res.status, 200);
       const p = res.body.data;
-      assert.deepEqual(p.concepts.map((c: any) => c.id), want.concepts);
-      assert.deepEqual(p.protect.map((c: any) => c.id), want.protect);
+      assert.deepEqual(
+        p.concepts.map((c: any) => c.id),
+        want.concepts,
+      );
+      assert.deepEqual(
+        p.protect.map((c: any) => c.id),
+        want.protect,
+      );
       for (const c of p.concepts) {
         assert.match(c.prompt, /^[a-z]+$/);
         assert.ok(['recolor', 'replace', 'blur'].includes(c.default_operation.op));

@@ -31,10 +31,17 @@ describeEachDatabase('rules CRUD', (db) => {
     assert.equal(created.status, 201);
     const r = created.body.data;
     assert.equal(r.name, 'Sage walls');
-    assert.deepEqual(r.params.operations[1], { concept: 'floor', op: 'adjust', brightness: 1.1, contrast: 1, saturation: 0.9, hue: 0 }, 'defaults filled');
+    assert.deepEqual(
+      r.params.operations[1],
+      { concept: 'floor', op: 'adjust', brightness: 1.1, contrast: 1, saturation: 0.9, hue: 0 },
+      'defaults filled',
+    );
     assert.equal(r.created_at, r.updated_at);
     assert.equal((await api.request('GET', `/rules/${r.id}`, { token })).body.data.id, r.id);
-    assert.deepEqual((await api.request('GET', '/rules', { token })).body.data.map((x: any) => x.id), [r.id]);
+    assert.deepEqual(
+      (await api.request('GET', '/rules', { token })).body.data.map((x: any) => x.id),
+      [r.id],
+    );
     assert.equal((await api.request('GET', '/me', { token })).body.data.limits.rule_slots_used, 1);
 
     const patched = await api.request('PATCH', `/rules/${r.id}`, { token, body: { name: 'Renamed' } });
@@ -54,11 +61,23 @@ describeEachDatabase('rules CRUD', (db) => {
     ['an unknown protect concept', { protect: ['dog'] }, 'protect.0'],
     ['an operation on a concept not chosen', { concepts: ['wall'] }, 'params.operations.1.concept'],
     ['a bad colour', { params: { operations: [{ concept: 'wall', op: 'recolor', color: 'green' }] } }, 'params.operations.0.color'],
-    ['strength out of range', { params: { operations: [{ concept: 'wall', op: 'recolor', color: '#FFFFFF', strength: 2 }] } }, 'params.operations.0.strength'],
+    [
+      'strength out of range',
+      { params: { operations: [{ concept: 'wall', op: 'recolor', color: '#FFFFFF', strength: 2 }] } },
+      'params.operations.0.strength',
+    ],
     ['blur sigma 0', { params: { operations: [{ concept: 'wall', op: 'blur', sigma: 0 }] } }, 'params.operations.0.sigma'],
-    ['feather over 32', { params: { operations: [{ concept: 'wall', op: 'replace', color: '#FFFFFF' }], feather_px: 40 } }, 'params.feather_px'],
+    [
+      'feather over 32',
+      { params: { operations: [{ concept: 'wall', op: 'replace', color: '#FFFFFF' }], feather_px: 40 } },
+      'params.feather_px',
+    ],
     ['an unknown op', { params: { operations: [{ concept: 'wall', op: 'paint', color: '#FFFFFF' }] } }, 'params.operations.0.op'],
-    ['an unknown field in an operation', { params: { operations: [{ concept: 'wall', op: 'replace', color: '#FFFFFF', alpha: 1 }] } }, 'params.operations.0.alpha'],
+    [
+      'an unknown field in an operation',
+      { params: { operations: [{ concept: 'wall', op: 'replace', color: '#FFFFFF', alpha: 1 }] } },
+      'params.operations.0.alpha',
+    ],
     ['an empty name', { name: '  ' }, 'name'],
   ];
   for (const [what, over, field] of invalid) {
@@ -90,11 +109,15 @@ describeEachDatabase('rules CRUD', (db) => {
     assert.deepEqual(unknown.body.error.details.fields, ['owner']);
   });
 
-  it('hides another user\'s rule behind 404 on every verb', async () => {
+  it("hides another user's rule behind 404 on every verb", async () => {
     const a = await api.signUp();
     const b = await api.signUp();
     const id = (await api.request('POST', '/rules', { token: a.token, body: rule() })).body.data.id;
-    for (const [method, body] of [['GET', undefined], ['PATCH', { name: 'x' }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PATCH', { name: 'x' }],
+      ['DELETE', undefined],
+    ] as const) {
       const res = await api.request(method, `/rules/${id}`, { token: b.token, body });
       assert.equal(res.status, 404, method);
       assert.equal(res.body.error.code, 'NOT_FOUND');
@@ -103,7 +126,7 @@ describeEachDatabase('rules CRUD', (db) => {
     assert.equal((await api.request('GET', `/rules/${id}`, { token: a.token })).status, 200, 'still there for its owner');
   });
 
-  it('enforces the plan\'s rule slots, also under concurrent creates, and frees a slot on delete', async () => {
+  it("enforces the plan's rule slots, also under concurrent creates, and frees a slot on delete", async () => {
     const { token } = await api.signUp();
     const slots = PLANS.free.ruleSlots;
     const results = await Promise.all(Array.from({ length: slots + 3 }, () => api.request('POST', '/rules', { token, body: rule() })));

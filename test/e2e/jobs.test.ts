@@ -18,7 +18,11 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
   after(() => stack?.close());
 
   async function newJob(token: string, itemCount: number, contentType = 'image/png', headers: Record<string, string> = {}) {
-    const res = await stack.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: itemCount, content_type: contentType }, headers });
+    const res = await stack.api.request('POST', '/jobs', {
+      token,
+      body: { preset_id: 'interior', item_count: itemCount, content_type: contentType },
+      headers,
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body.data;
   }
@@ -42,7 +46,14 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     assert.equal(again.status, 200, 'confirm is idempotent');
 
     const params = { operations: [{ concept: 'wall', op: 'recolor', color: SAGE }], feather_px: 0 };
-    const exec = await stack.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall', 'floor'], protect: ['person', 'window'], params: { operations: [...params.operations, { concept: 'floor', op: 'adjust', brightness: 1.2 }] } } });
+    const exec = await stack.api.request('POST', `/jobs/${created.job.id}/execute`, {
+      token,
+      body: {
+        concepts: ['wall', 'floor'],
+        protect: ['person', 'window'],
+        params: { operations: [...params.operations, { concept: 'floor', op: 'adjust', brightness: 1.2 }] },
+      },
+    });
     assert.equal(exec.status, 202, JSON.stringify(exec.body));
     assert.equal(exec.body.data.status, 'queued');
 
@@ -67,7 +78,15 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     assert.deepEqual(me.credits, { balance: PLANS.free.signupCredits - 3, reserved: 0, available: PLANS.free.signupCredits - 3 });
     assert.equal(me.limits.active_jobs, 0);
     const ledger = await createCredits(db().ds).ledger(userId);
-    assert.deepEqual(ledger.map((e) => [e.kind, e.amount]), [['grant', 100], ['reserve', 3], ['charge', 3], ['release', 0]]);
+    assert.deepEqual(
+      ledger.map((e) => [e.kind, e.amount]),
+      [
+        ['grant', 100],
+        ['reserve', 3],
+        ['charge', 3],
+        ['release', 0],
+      ],
+    );
     const list = await stack.api.request('GET', '/jobs', { token });
     assert.equal(list.body.data.items[0].id, created.job.id);
     assert.equal(list.body.data.items[0].status, 'done');
@@ -83,7 +102,10 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     assert.equal((await stack.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall'] } })).status, 202);
     const view = await waitForJob(stack.api, token, created.job.id, terminal);
     assert.equal(view.status, 'done');
-    assert.deepEqual(view.items.map((i: any) => i.status), ['done', 'failed', 'done']);
+    assert.deepEqual(
+      view.items.map((i: any) => i.status),
+      ['done', 'failed', 'done'],
+    );
     assert.equal(view.items[1].error.code, 'INVALID_IMAGE');
     assert.deepEqual(view.credits, { reserved: 3, charged: 2, refunded: 1 });
     assert.equal((await stack.api.request('GET', '/me', { token })).body.data.credits.balance, PLANS.free.signupCredits - 2);
@@ -111,7 +133,11 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
       [{ concepts: ['wall'], protect: ['product'] }, 400, 'VALIDATION_ERROR'],
       [{ concepts: ['wall'], params: { operations: [{ concept: 'floor', op: 'replace', color: '#FFFFFF' }] } }, 400, 'VALIDATION_ERROR'],
       [{ concepts: ['wall'], rule_id: '01900000-0000-7000-8000-000000000000' }, 404, 'NOT_FOUND'],
-      [{ concepts: ['wall'], rule_id: 'x', params: { operations: [{ concept: 'wall', op: 'replace', color: '#FFFFFF' }] } }, 400, 'VALIDATION_ERROR'],
+      [
+        { concepts: ['wall'], rule_id: 'x', params: { operations: [{ concept: 'wall', op: 'replace', color: '#FFFFFF' }] } },
+        400,
+        'VALIDATION_ERROR',
+      ],
       [{ concepts: ['wall'], colour: 'red' }, 400, 'VALIDATION_ERROR'],
     ];
     for (const [body, status, code] of cases) {
@@ -142,7 +168,9 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     await new Promise((r) => setTimeout(r, 1500));
     const later = await waitForJob(stack.api, token, created.job.id, terminal);
     assert.equal(later.progress.done, v.progress.done, 'nothing finished after the cancel');
-    const results = await Promise.all(later.items.map((i: any) => stack.storage.head(`outputs/${userId}/${created.job.id}/${i.idx}_result.png`)));
+    const results = await Promise.all(
+      later.items.map((i: any) => stack.storage.head(`outputs/${userId}/${created.job.id}/${i.idx}_result.png`)),
+    );
     assert.equal(results.filter(Boolean).length, v.progress.done, 'no result written after the cancel');
     assert.equal((await stack.api.request('POST', `/jobs/${created.job.id}/cancel`, { token })).status, 200, 'cancel again: 200');
     const me = (await stack.api.request('GET', '/me', { token })).body.data;
@@ -167,7 +195,10 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     const { token } = await stack.api.signUp();
     const headers = { 'Idempotency-Key': 'create-42' };
     const body = { preset_id: 'interior', item_count: 4, content_type: 'image/png' };
-    const [a, b] = await Promise.all([stack.api.request('POST', '/jobs', { token, body, headers }), stack.api.request('POST', '/jobs', { token, body, headers })]);
+    const [a, b] = await Promise.all([
+      stack.api.request('POST', '/jobs', { token, body, headers }),
+      stack.api.request('POST', '/jobs', { token, body, headers }),
+    ]);
     assert.deepEqual([a.status, b.status].sort(), [200, 201]);
     assert.equal(a.body.data.job.id, b.body.data.job.id);
     const c = await stack.api.request('POST', '/jobs', { token, body, headers });
@@ -193,10 +224,17 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
       assert.equal(r.status, 429);
       assert.equal(r.body.error.code, 'TOO_MANY_ACTIVE_JOBS');
     }
-    assert.equal((await stack.api.request('GET', '/jobs', { token })).body.data.items.length, PLANS.free.maxActiveJobs, 'refused jobs leave no trace');
+    assert.equal(
+      (await stack.api.request('GET', '/jobs', { token })).body.data.items.length,
+      PLANS.free.maxActiveJobs,
+      'refused jobs leave no trace',
+    );
     for (const r of ok) await stack.api.request('POST', `/jobs/${r.body.data.job.id}/cancel`, { token });
     const other = await stack.api.signUp();
-    const tooMany = await stack.api.request('POST', '/jobs', { token: other.token, body: { preset_id: 'interior', item_count: PLANS.free.maxItemsPerJob + 1 } });
+    const tooMany = await stack.api.request('POST', '/jobs', {
+      token: other.token,
+      body: { preset_id: 'interior', item_count: PLANS.free.maxItemsPerJob + 1 },
+    });
     assert.equal(tooMany.status, 400);
     assert.ok(tooMany.body.error.details.fields.includes('item_count'));
   });
@@ -214,7 +252,7 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     assert.deepEqual(after, { balance: PLANS.free.signupCredits, reserved: 0, available: PLANS.free.signupCredits });
   });
 
-  it('hides another user\'s job behind 404 everywhere', async () => {
+  it("hides another user's job behind 404 everywhere", async () => {
     const owner = await stack.api.signUp();
     const other = await stack.api.signUp();
     const created = await newJob(owner.token, 1);
@@ -243,10 +281,16 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
       await stack.api.request('POST', `/jobs/${j.job.id}/cancel`, { token });
     }
     const page1 = (await stack.api.request('GET', '/jobs?limit=1', { token })).body.data;
-    assert.deepEqual(page1.items.map((j: any) => j.id), [ids[1]]);
+    assert.deepEqual(
+      page1.items.map((j: any) => j.id),
+      [ids[1]],
+    );
     assert.ok(page1.next_cursor);
     const page2 = (await stack.api.request('GET', `/jobs?limit=1&cursor=${page1.next_cursor}`, { token })).body.data;
-    assert.deepEqual(page2.items.map((j: any) => j.id), [ids[0]]);
+    assert.deepEqual(
+      page2.items.map((j: any) => j.id),
+      [ids[0]],
+    );
     assert.equal(page2.next_cursor, null);
     assert.equal((await stack.api.request('GET', '/jobs?limit=500', { token })).status, 400);
   });
@@ -265,10 +309,13 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     while (!text.includes('event: progress')) text += new TextDecoder().decode((await reader.read()).value);
     await stack.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall'] } });
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value); // closed after `end`
-    const events = text.split('\n\n').filter((b) => b.includes('event:')).map((b) => ({
-      event: /event: (\w+)/.exec(b)![1],
-      data: JSON.parse(/data: (.*)/.exec(b)![1]),
-    }));
+    const events = text
+      .split('\n\n')
+      .filter((b) => b.includes('event:'))
+      .map((b) => ({
+        event: /event: (\w+)/.exec(b)![1],
+        data: JSON.parse(/data: (.*)/.exec(b)![1]),
+      }));
     const progress = events.filter((e) => e.event === 'progress');
     assert.equal(progress[0].data.status, 'uploaded');
     assert.ok(progress.some((e) => e.data.status === 'done'));
@@ -277,6 +324,10 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     assert.equal(end.data.status, 'done');
     assert.equal(end.data.items.length, 2);
     const percents = progress.map((e) => e.data.progress.percent);
-    assert.deepEqual(percents, [...percents].sort((a, b) => a - b), 'progress never goes backwards');
+    assert.deepEqual(
+      percents,
+      [...percents].sort((a, b) => a - b),
+      'progress never goes backwards',
+    );
   });
 });

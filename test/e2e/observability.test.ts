@@ -55,12 +55,17 @@ describe('observability: metrics and logs of the API and both workers', function
 
   it('exposes HTTP, job, activity, item and model series while a job runs, and logs carry the ids', async () => {
     const { token } = await system.api.signUp();
-    const created = (await system.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 2, content_type: 'image/png' } })).body.data;
+    const created = (
+      await system.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 2, content_type: 'image/png' } })
+    ).body.data;
     await uploadAll(created.uploads, [await encodeScene(interiorScene(0), 'png'), Buffer.from('not an image')]);
     await system.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token });
     await system.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall'] } });
     const view = await waitForJob(system.api, token, created.job.id, (v) => v.status === 'done');
-    assert.deepEqual(view.items.map((i: any) => i.status), ['done', 'failed']);
+    assert.deepEqual(
+      view.items.map((i: any) => i.status),
+      ['done', 'failed'],
+    );
 
     const api = (await system.api.request('GET', '/metrics')).body as string;
     assert.ok(sample(api, 'http_request_duration_seconds_count', { route: '/jobs', method: 'POST', status: '201' })! >= 1);
@@ -73,9 +78,15 @@ describe('observability: metrics and logs of the API and both workers', function
     assert.ok(sample(gpu, 's3_activity_failed_total', { activityType: 'segment', failure_type: 'INVALID_IMAGE' })! >= 1, 'items failed');
     assert.ok(sample(gpu, 's3_activity_duration_count', { activityType: 'segment' })! >= 2, 'activity durations');
     assert.ok(sample(gpu, 's3_model_load')! > 0, 'model load time');
-    assert.ok(sample(gpu, 'temporal_activity_execution_latency_count', { activity_type: 'segment' })! >= 2, 'SDK metrics from the Core runtime');
+    assert.ok(
+      sample(gpu, 'temporal_activity_execution_latency_count', { activity_type: 'segment' })! >= 2,
+      'SDK metrics from the Core runtime',
+    );
 
-    const worker = await scrapeUntil(ports.worker, (t) => sample(t, 's3_activity_completed_total', { activityType: 'settleCredits' }) !== undefined);
+    const worker = await scrapeUntil(
+      ports.worker,
+      (t) => sample(t, 's3_activity_completed_total', { activityType: 'settleCredits' }) !== undefined,
+    );
     assert.ok(sample(worker, 's3_activity_completed_total', { activityType: 'settleCredits' })! >= 1);
     assert.ok(sample(worker, 'temporal_workflow_completed_total')! >= 1);
 

@@ -10,22 +10,41 @@ import { startTestSystem, uploadAll, waitForJob, type TestSystem } from '../supp
 
 async function startJob(stack: TestSystem, n: number, size: [number, number]) {
   const { token, userId } = await stack.api.signUp();
-  const res = await stack.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: n, content_type: 'image/png' } });
+  const res = await stack.api.request('POST', '/jobs', {
+    token,
+    body: { preset_id: 'interior', item_count: n, content_type: 'image/png' },
+  });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   const image = await encodeScene(interiorScene(0, ...size), 'png');
   await uploadAll(res.body.data.uploads, Array(n).fill(image));
   assert.equal((await stack.api.request('POST', `/jobs/${res.body.data.job.id}/confirm-upload`, { token })).status, 200);
-  assert.equal((await stack.api.request('POST', `/jobs/${res.body.data.job.id}/execute`, { token, body: { concepts: ['wall', 'floor'] } })).status, 202);
+  assert.equal(
+    (await stack.api.request('POST', `/jobs/${res.body.data.job.id}/execute`, { token, body: { concepts: ['wall', 'floor'] } })).status,
+    202,
+  );
   return { token, userId, jobId: res.body.data.job.id as string };
 }
 
-async function assertCompletedOnce(stack: TestSystem, ds: import('typeorm').DataSource, job: { token: string; userId: string; jobId: string }, n: number) {
+async function assertCompletedOnce(
+  stack: TestSystem,
+  ds: import('typeorm').DataSource,
+  job: { token: string; userId: string; jobId: string },
+  n: number,
+) {
   const view = await waitForJob(stack.api, job.token, job.jobId, (v) => ['done', 'failed', 'canceled'].includes(v.status), 180_000);
   assert.equal(view.status, 'done');
   assert.equal(view.progress.done, n, JSON.stringify(view.items.filter((i: any) => i.status !== 'done')));
   assert.deepEqual(view.credits, { reserved: n, charged: n, refunded: 0 });
   const ledger = (await createCredits(ds).ledger(job.userId)).filter((e) => e.jobId === job.jobId);
-  assert.deepEqual(ledger.map((e) => [e.kind, e.amount]), [['reserve', n], ['charge', n], ['release', 0]], 'one reserve, one charge');
+  assert.deepEqual(
+    ledger.map((e) => [e.kind, e.amount]),
+    [
+      ['reserve', n],
+      ['charge', n],
+      ['release', 0],
+    ],
+    'one reserve, one charge',
+  );
   for (let i = 0; i < n; i++) assert.ok(await stack.storage.head(`outputs/${job.userId}/${job.jobId}/${i}_result.png`), `result ${i}`);
 }
 

@@ -28,7 +28,10 @@ describeEachDatabase('credit ledger', (db) => {
     const user = await credits.createUser('free');
     assert.equal(user.balance, PLANS.free.signupCredits);
     const events = await credits.ledger(user.id);
-    assert.deepEqual(events.map((e) => [e.kind, e.amount]), [['grant', PLANS.free.signupCredits]]);
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.amount]),
+      [['grant', PLANS.free.signupCredits]],
+    );
   });
 
   it('reserve is idempotent per job and settle charges done items and releases the rest exactly once', async () => {
@@ -50,10 +53,15 @@ describeEachDatabase('credit ledger', (db) => {
   it('refuses a reservation beyond the available credits with the numbers the API reports', async () => {
     const user = await credits.createUser('free');
     const out = await credits.reserve(user.id, uuidv7(), PLANS.free.signupCredits + 1);
-    assert.deepEqual(out, { ok: false, code: 'INSUFFICIENT_CREDITS', needed: PLANS.free.signupCredits + 1, available: PLANS.free.signupCredits });
+    assert.deepEqual(out, {
+      ok: false,
+      code: 'INSUFFICIENT_CREDITS',
+      needed: PLANS.free.signupCredits + 1,
+      available: PLANS.free.signupCredits,
+    });
   });
 
-  it('refuses a reservation beyond the plan\'s active-job limit', async () => {
+  it("refuses a reservation beyond the plan's active-job limit", async () => {
     const user = await credits.createUser('free');
     for (let i = 0; i < PLANS.free.maxActiveJobs; i++) assert.equal((await credits.reserve(user.id, uuidv7(), 1)).ok, true);
     const out = await credits.reserve(user.id, uuidv7(), 1);

@@ -22,7 +22,11 @@ export interface ApiResponse {
 export interface TestApi {
   url: string;
   config: Config;
-  request(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<ApiResponse>;
+  request(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<ApiResponse>;
   /** Signs up an anonymous user and returns its token and id. */
   signUp(): Promise<{ token: string; userId: string }>;
   close(): Promise<void>;

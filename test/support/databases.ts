@@ -25,11 +25,24 @@ export async function createTestDatabase(kind: TestDatabase['kind']): Promise<Te
     const dir = mkdtempSync(join(tmpdir(), 's3-sqlite-'));
     const url = `sqlite:${join(dir, 'test.sqlite')}`;
     const ds = await openDatabase(url);
-    return { kind, url, ds, drop: async () => { await ds.destroy(); rmSync(dir, { recursive: true, force: true }); } };
+    return {
+      kind,
+      url,
+      ds,
+      drop: async () => {
+        await ds.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
   const base = new URL(TEST_MYSQL_URL);
   const name = `s3t_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = await createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) });
+  const admin = await createConnection({
+    host: base.hostname,
+    port: Number(base.port || 3306),
+    user: decodeURIComponent(base.username),
+    password: decodeURIComponent(base.password),
+  });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
   const url = Object.assign(new URL(TEST_MYSQL_URL), { pathname: `/${name}` }).toString();
   const ds = await openDatabase(url);

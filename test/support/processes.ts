@@ -11,7 +11,11 @@ const ENTRIES = {
 } as const;
 
 /** Starts `npm run worker` / `npm run gpu-worker` against the system's queues; resolves once it polls. */
-export async function spawnWorker(kind: keyof typeof ENTRIES, system: TestSystem, env: Record<string, string> = {}): Promise<ManagedProcess> {
+export async function spawnWorker(
+  kind: keyof typeof ENTRIES,
+  system: TestSystem,
+  env: Record<string, string> = {},
+): Promise<ManagedProcess> {
   const c = system.config;
   const entry = ENTRIES[kind];
   const proc = startProcess({

@@ -29,7 +29,10 @@ export interface TestSystem {
 }
 
 /** Starts API + workers on `db` with unique task queues; `env` overrides config (e.g. UPLOAD_TIMEOUT). */
-export async function startTestSystem(db: TestDatabase, opts: { env?: Record<string, string>; gpu?: boolean; orchestration?: boolean } = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  db: TestDatabase,
+  opts: { env?: Record<string, string>; gpu?: boolean; orchestration?: boolean } = {},
+): Promise<TestSystem> {
   ensureModelFixture(TEST_MODEL_DIR);
   const suffix = Math.random().toString(36).slice(2, 8);
   const config = parseConfig({
@@ -66,12 +69,19 @@ export async function uploadAll(uploads: { idx: number; url: string; headers: Re
 }
 
 /** Polls `GET /jobs/{id}` until `done(view)` holds (or the time runs out). */
-export async function waitForJob(api: TestApi, token: string, jobId: string, done: (view: any) => boolean, timeoutMs = 60_000): Promise<any> {
+export async function waitForJob(
+  api: TestApi,
+  token: string,
+  jobId: string,
+  done: (view: any) => boolean,
+  timeoutMs = 60_000,
+): Promise<any> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const res = await api.request('GET', `/jobs/${jobId}`, { token });
     if (res.status === 200 && done(res.body.data)) return res.body.data;
-    if (Date.now() > until) throw new Error(`job ${jobId} did not get there in ${timeoutMs} ms; last: ${JSON.stringify(res.body.data?.status ?? res.body)}`);
+    if (Date.now() > until)
+      throw new Error(`job ${jobId} did not get there in ${timeoutMs} ms; last: ${JSON.stringify(res.body.data?.status ?? res.body)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

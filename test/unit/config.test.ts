@@ -29,7 +29,11 @@ describe('config', () => {
 
   it('refuses the development secrets when NODE_ENV=production', () => {
     assert.throws(() => parseConfig({ NODE_ENV: 'production' }), /JWT_SECRET: must be set[\s\S]*GPU_CALLBACK_SECRET: must be set/);
-    const ok = parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-real-secret-of-32-characters!!', GPU_CALLBACK_SECRET: 'another-real-secret-0123' });
+    const ok = parseConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'a-real-secret-of-32-characters!!',
+      GPU_CALLBACK_SECRET: 'another-real-secret-0123',
+    });
     assert.equal(ok.NODE_ENV, 'production');
   });
 
@@ -44,7 +48,10 @@ describe('.env.example', () => {
   it('lists every configuration variable and nothing else', async () => {
     const { readFileSync } = await import('node:fs');
     const { CONFIG_KEYS } = await import('../../domain/config');
-    const listed = readFileSync('.env.example', 'utf8').split('\n').filter((l) => /^[A-Z0-9_]+=/.test(l)).map((l) => l.split('=')[0]);
+    const listed = readFileSync('.env.example', 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z0-9_]+=/.test(l))
+      .map((l) => l.split('=')[0]);
     assert.deepEqual([...listed].sort(), [...CONFIG_KEYS].sort());
   });
 });

@@ -17,7 +17,10 @@ describe('domain', () => {
   it('checks a rule against its preset', () => {
     const params = RuleParams.parse({ operations: [{ concept: 'sofa', op: 'replace', color: '#FFFFFF' }] });
     const issues = checkRuleAgainstPreset(interior, ['wall', 'wall', 'tree'], ['person', 'product'], params);
-    assert.deepEqual(issues.map((i) => i.path.join('.')), ['concepts.2', 'protect.1', 'concepts', 'params.operations.0.concept']);
+    assert.deepEqual(
+      issues.map((i) => i.path.join('.')),
+      ['concepts.2', 'protect.1', 'concepts', 'params.operations.0.concept'],
+    );
     assert.deepEqual(checkRuleAgainstPreset(interior, ['sofa'], ['person'], params), []);
   });
 
