@@ -9,7 +9,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import sharp from 'sharp';
-import { createStorage, type Storage, type StorageConfig } from '../../activities/storage';
+import { parseConfig } from '../../domain/config';
+import { createStorage, type Storage } from '../../activities/storage';
 import { RuleParams } from '../../domain/ruleParams';
 import { inputKey, maskKey, previewKey, resultKey } from '../../domain/storageKeys';
 import { createGpuActivities } from '../../gpu-activities/activities';
@@ -23,16 +24,6 @@ import { createSegmenter } from '../../gpu-activities/segmenter/segmenter';
 import { countDiffering, decode, paint, pixelAt, png, pngClaimingSize } from '../fixtures/gpu/images';
 import { testModelDir } from '../fixtures/gpu/model';
 
-function configFromEnv(): StorageConfig {
-  return {
-    STORAGE_S3_ENDPOINT: process.env.STORAGE_S3_ENDPOINT!,
-    STORAGE_ACCESS_KEY: process.env.STORAGE_ACCESS_KEY!,
-    STORAGE_SECRET_KEY: process.env.STORAGE_SECRET_KEY!,
-    STORAGE_BUCKET: process.env.STORAGE_BUCKET!,
-    STORAGE_REGION: process.env.STORAGE_REGION ?? 'us-east-1',
-    STORAGE_FORCE_PATH_STYLE: true,
-  };
-}
 
 const quiet = { info: () => undefined, warn: () => undefined };
 const W = 96;
@@ -78,7 +69,7 @@ describe('GPU activities (MockActivityEnvironment + S3)', function () {
   let activities: GpuActivities;
 
   before(async function () {
-    storage = createStorage(configFromEnv());
+    storage = createStorage(parseConfig(process.env));
     await storage.ensureBucket();
     pool = new KernelPool(2);
     const segmenter = createSegmenter({ modelDir: testModelDir(), log: quiet });

@@ -4,18 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createStorage, type Storage, type StorageConfig } from '../../activities/storage';
+import { parseConfig } from '../../domain/config';
+import { createStorage, type Storage } from '../../activities/storage';
 
-function configFromEnv(): StorageConfig {
-  return {
-    STORAGE_S3_ENDPOINT: process.env.STORAGE_S3_ENDPOINT!,
-    STORAGE_ACCESS_KEY: process.env.STORAGE_ACCESS_KEY!,
-    STORAGE_SECRET_KEY: process.env.STORAGE_SECRET_KEY!,
-    STORAGE_BUCKET: process.env.STORAGE_BUCKET!,
-    STORAGE_REGION: process.env.STORAGE_REGION ?? 'us-east-1',
-    STORAGE_FORCE_PATH_STYLE: true,
-  };
-}
 
 /** Changes one character of the X-Amz-Signature query parameter (hex), keeping it well-formed. */
 function tamperSignature(url: string): string {
@@ -32,7 +23,7 @@ describe('storage (SeaweedFS)', function () {
   const key = (name: string) => `test/${randomUUID()}/${name}`;
 
   before(function () {
-    storage = createStorage(configFromEnv());
+    storage = createStorage(parseConfig(process.env));
   });
   after(() => storage?.destroy());
 
@@ -79,13 +70,13 @@ describe('storage (SeaweedFS)', function () {
   it('refuses anonymous requests', async () => {
     const k = key('private.txt');
     await storage.put(k, Buffer.from('private'), 'text/plain');
-    const cfg = configFromEnv();
+    const cfg = parseConfig(process.env);
     const res = await fetch(`${cfg.STORAGE_S3_ENDPOINT}/${cfg.STORAGE_BUCKET}/${k}`);
     assert.equal(res.status, 403);
   });
 
   it('refuses requests signed with a wrong secret key', async () => {
-    const wrong = createStorage({ ...configFromEnv(), STORAGE_SECRET_KEY: 'not-the-secret-key' });
+    const wrong = createStorage({ ...parseConfig(process.env), STORAGE_SECRET_KEY: 'not-the-secret-key' });
     try {
       await assert.rejects(wrong.put(key('nope.txt'), Buffer.from('x'), 'text/plain'), (err: unknown) => {
         const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
