@@ -3,7 +3,7 @@
  * `billing_events` rows in the same transaction; the unique (ref, kind) index makes each operation idempotent per job,
  * and the conditional UPDATE (row lock on MySQL, a single writer on SQLite) makes it safe under concurrency.
  */
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { planOf, type PlanId } from '../domain/plans';
 import { BillingEvent, type BillingKind } from '../entities/BillingEvent';
@@ -22,6 +22,25 @@ export interface Settlement {
   released: number;
 }
 
+/** Thrown by reserve() for a job that has already settled (its reservation came too late to count). */
+export class JobSettledError extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId} has already settled`);
+    this.name = 'JobSettledError';
+  }
+}
+
+/**
+ * Locks the user row for the rest of the transaction (SELECT … FOR UPDATE on MySQL; SQLite transactions are already
+ * serialized by inTransaction) and returns it, so decisions taken on it cannot race another writer.
+ */
+export async function lockUser(m: EntityManager, userId: string): Promise<User> {
+  const sqlite = m.connection.options.type === 'better-sqlite3';
+  const user = await m.findOne(User, { where: { id: userId }, ...(sqlite ? {} : { lock: { mode: 'pessimistic_write' as const } }) });
+  if (!user) throw new UnknownUserError(userId);
+  return user;
+}
+
 /** Thrown when the user of a ledger operation does not exist. */
 export class UnknownUserError extends Error {
   constructor(userId: string) {
@@ -29,8 +48,6 @@ export class UnknownUserError extends Error {
     this.name = 'UnknownUserError';
   }
 }
-
-class Refused extends Error {}
 
 /** The ledger service. */
 export function createCredits(ds: DataSource) {
@@ -89,51 +106,60 @@ export function createCredits(ds: DataSource) {
       }
     },
 
-    /** Holds `amount` credits for a job and counts it as active; idempotent per job. */
+    /**
+     * Holds `amount` credits for a job and counts it as active; idempotent per job. Refuses (JobSettledError) a job
+     * that has already settled, so a reservation that arrives late — a slow retry the workflow gave up on — can
+     * never hold credits nobody will release.
+     */
     async reserve(userId: string, jobId: string, amount: number): Promise<ReserveOutcome> {
       const held = await events.findOneBy({ ref: jobId, kind: 'reserve' });
       if (held) return { ok: true, amount: held.amount };
-      const user = await users.findOneBy({ id: userId });
-      if (!user) throw new UnknownUserError(userId);
-      const max = planOf(user.plan).maxActiveJobs;
       try {
-        await inTransaction(ds, async (m) => {
-          const res = await m
+        return await inTransaction(ds, async (m): Promise<ReserveOutcome> => {
+          // The user row lock orders this against settle() and other reservations; read the job's events after it.
+          const user = await lockUser(m, userId);
+          const prior = await m.findBy(BillingEvent, { ref: jobId });
+          const reserved = prior.find((e) => e.kind === 'reserve');
+          if (reserved) return { ok: true, amount: reserved.amount };
+          if (prior.some((e) => e.kind === 'release')) throw new JobSettledError(jobId);
+          const max = planOf(user.plan).maxActiveJobs;
+          const available = user.balance - user.reserved;
+          if (available < amount) return { ok: false, code: 'INSUFFICIENT_CREDITS', needed: amount, available };
+          if (user.activeJobs >= max) return { ok: false, code: 'TOO_MANY_ACTIVE_JOBS', limit: max, active: user.activeJobs };
+          await m
             .createQueryBuilder()
             .update(User)
             .set({ reserved: () => 'reserved + :amount', activeJobs: () => 'active_jobs + 1' })
-            .where('id = :userId AND balance - reserved >= :amount AND active_jobs < :max')
-            .setParameters({ amount, userId, max })
+            .where('id = :userId')
+            .setParameters({ amount, userId })
             .execute();
-          if (!res.affected) throw new Refused();
-          const u = await m.findOneByOrFail(User, { id: userId });
-          await m.insert(BillingEvent, eventRow(u, jobId, jobId, 'reserve', amount, u.balance, u.reserved));
+          await m.insert(BillingEvent, eventRow(user, jobId, jobId, 'reserve', amount, user.balance, user.reserved + amount));
+          return { ok: true, amount };
         });
-        return { ok: true, amount };
       } catch (err) {
         if (isDuplicate(err)) return { ok: true, amount }; // a concurrent call for the same job won the race
-        if (!(err instanceof Refused)) throw err;
+        throw err;
       }
-      const now = await users.findOneByOrFail({ id: userId });
-      const available = now.balance - now.reserved;
-      if (available < amount) return { ok: false, code: 'INSUFFICIENT_CREDITS', needed: amount, available };
-      return { ok: false, code: 'TOO_MANY_ACTIVE_JOBS', limit: max, active: now.activeJobs };
     },
 
     /**
      * Ends a job's hold: charges `charge` credits (at most what was reserved) and releases the rest, exactly once.
-     * A job that never reserved settles to zero.
+     * A job that never reserved settles to zero and leaves a zero release as a tombstone (see reserve()).
      */
     async settle(userId: string, jobId: string, charge: number): Promise<Settlement> {
-      const done = await events.findBy({ ref: jobId });
-      const reserve = done.find((e) => e.kind === 'reserve');
-      const release = done.find((e) => e.kind === 'release');
-      if (!reserve) return { charged: 0, released: 0 };
-      if (release) return { charged: done.find((e) => e.kind === 'charge')?.amount ?? 0, released: release.amount };
-      const charged = Math.max(0, Math.min(charge, reserve.amount));
-      const released = reserve.amount - charged;
       try {
-        await inTransaction(ds, async (m) => {
+        return await inTransaction(ds, async (m): Promise<Settlement> => {
+          const user = await lockUser(m, userId);
+          const done = await m.findBy(BillingEvent, { ref: jobId });
+          const reserve = done.find((e) => e.kind === 'reserve');
+          const release = done.find((e) => e.kind === 'release');
+          if (release) return { charged: done.find((e) => e.kind === 'charge')?.amount ?? 0, released: release.amount };
+          if (!reserve) {
+            await m.insert(BillingEvent, eventRow(user, jobId, jobId, 'release', 0, user.balance, user.reserved));
+            return { charged: 0, released: 0 };
+          }
+          const charged = Math.max(0, Math.min(charge, reserve.amount));
+          const released = reserve.amount - charged;
           await m
             .createQueryBuilder()
             .update(User)
@@ -141,16 +167,16 @@ export function createCredits(ds: DataSource) {
             .where('id = :userId')
             .setParameters({ charged, held: reserve.amount, userId })
             .execute();
-          const u = await m.findOneByOrFail(User, { id: userId });
-          if (charged > 0) await m.insert(BillingEvent, eventRow(u, jobId, jobId, 'charge', charged, u.balance, u.reserved + released));
+          const balance = user.balance - charged;
+          if (charged > 0) await m.insert(BillingEvent, eventRow(user, jobId, jobId, 'charge', charged, balance, user.reserved - charged));
           // The release row is written even for 0 credits: it is the marker that the job is settled.
-          await m.insert(BillingEvent, eventRow(u, jobId, jobId, 'release', released, u.balance, u.reserved));
+          await m.insert(BillingEvent, eventRow(user, jobId, jobId, 'release', released, balance, user.reserved - reserve.amount));
+          return { charged, released };
         });
       } catch (err) {
         if (!isDuplicate(err)) throw err;
         return this.settle(userId, jobId, charge); // settled concurrently: report what was recorded
       }
-      return { charged, released };
     },
 
     /** The user's ledger, oldest first. */

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource, EntityManager, QueryDeepPartialEntity } from 'typeorm';
 import type { JobRecord } from '../domain/jobMachine';
 import type { ReserveResult } from '../workflows/contract';
-import { UnknownUserError, type Credits, type Settlement } from './credits';
+import { JobSettledError, UnknownUserError, type Credits, type Settlement } from './credits';
 import { inTransaction } from './transaction';
 import { JobItemLog } from '../entities/JobItemLog';
 import { JobLog } from '../entities/JobLog';
@@ -58,13 +58,12 @@ export function createJobActivities({ ds, credits }: JobActivityDeps) {
 
     /**
      * Mirrors the job row and the items changed since the last flush. Writes absolute values (status, counters), so
-     * a retried flush writes the same thing again. The API inserts the row at `POST /jobs`; it is only created here
-     * past `created` (the API may still be inserting it while the job is `created`, and its insert must not collide).
+     * a retried flush writes the same thing again. Only the API creates the row (at `POST /jobs`, before the workflow
+     * starts); a job whose row the API deleted — its create was refused or failed — is never brought back here.
      */
     async recordJob(record: JobRecord): Promise<void> {
       await inTransaction(ds, async (m) => {
-        await writeJob(m, record);
-        await writeItems(m, record);
+        if (await writeJob(m, record)) await writeItems(m, record);
       });
     },
   };
@@ -73,7 +72,8 @@ export function createJobActivities({ ds, credits }: JobActivityDeps) {
 /** The orchestration activities' type; the workflow types its proxy from it. */
 export type JobActivities = ReturnType<typeof createJobActivities>;
 
-async function writeJob(m: EntityManager, { job, rule }: JobRecord): Promise<void> {
+/** Updates the job row; false when there is none (the API deleted it: the create was refused or failed). */
+async function writeJob(m: EntityManager, { job, rule }: JobRecord): Promise<boolean> {
   const row: Partial<JobLog> = {
     status: job.status,
     creditsReserved: job.credits.reserved,
@@ -85,21 +85,8 @@ async function writeJob(m: EntityManager, { job, rule }: JobRecord): Promise<voi
     finishedAt: job.finishedAt ? new Date(job.finishedAt) : null,
     ...(rule ? { concepts: rule.concepts, protect: rule.protect, params: rule.params } : {}),
   };
-  if (await m.existsBy(JobLog, { id: job.jobId })) {
-    await m.update(JobLog, { id: job.jobId }, row);
-  } else if (job.status !== 'created') {
-    await m.insert(JobLog, {
-      ...row,
-      id: job.jobId,
-      userId: job.userId,
-      presetId: job.presetId,
-      itemCount: job.itemCount,
-      contentType: job.contentType,
-      idempotencyKey: null,
-      requestHash: null,
-      createdAt: new Date(job.createdAt),
-    });
-  }
+  const res = await m.update(JobLog, { id: job.jobId }, row);
+  return (res.affected ?? 0) > 0;
 }
 
 async function writeItems(m: EntityManager, { job, items }: JobRecord): Promise<void> {
@@ -123,5 +110,7 @@ async function writeItems(m: EntityManager, { job, items }: JobRecord): Promise<
 // A job of a deleted (or never created) user cannot succeed by retrying: fail the activity for good.
 function nonRetryableUnknownUser(err: unknown): unknown {
   if (err instanceof UnknownUserError) return ApplicationFailure.nonRetryable(err.message, 'UNKNOWN_USER');
+  // A reservation that reached the ledger after the job settled (the workflow stopped waiting for it).
+  if (err instanceof JobSettledError) return ApplicationFailure.nonRetryable(err.message, 'JOB_SETTLED');
   return err;
 }

@@ -1,13 +1,13 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
+import { lockUser } from '../../activities/credits';
 import { inTransaction } from '../../activities/transaction';
 import { planOf } from '../../domain/plans';
 import { findPreset } from '../../domain/presets';
 import { checkRuleAgainstPreset, type RuleParams } from '../../domain/ruleParams';
 import { Rule } from '../../entities/Rule';
-import { User } from '../../entities/User';
 import { ApiError, notFound } from '../errors';
 import type { RequestState } from '../middleware/envelope';
 import { z } from 'zod';
@@ -23,12 +23,6 @@ export function assertRuleFitsPreset(presetId: string, concepts: string[], prote
   if (!preset) throw notFound(`preset '${presetId}'`);
   const issues = checkRuleAgainstPreset(preset, concepts, protect, params);
   if (issues.length) throw validationError(issues);
-}
-
-/** Locks the user row for the slot check (MySQL); SQLite transactions are already serialized. */
-async function lockUser(m: EntityManager, userId: string): Promise<User> {
-  const sqlite = m.connection.options.type === 'better-sqlite3';
-  return m.findOneOrFail(User, { where: { id: userId }, ...(sqlite ? {} : { lock: { mode: 'pessimistic_write' as const } }) });
 }
 
 /** Rules CRUD (`/rules`, `/rules/{id}`), bounded by the plan's rule slots. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { v7 as uuidv7 } from 'uuid';
 import { PLANS } from '../../domain/plans';
-import { createCredits, type Credits } from '../../activities/credits';
+import { createCredits, JobSettledError, type Credits } from '../../activities/credits';
 import { User } from '../../entities/User';
 import { describeEachDatabase } from '../support/databases';
 
@@ -92,5 +92,24 @@ describeEachDatabase('credit ledger', (db) => {
     const kinds = (await credits.ledger(user.id)).map((e) => e.kind);
     assert.deepEqual(kinds, ['grant', 'reserve', 'charge', 'release']);
     await assertLedgerBalances(credits, user, db().ds);
+  });
+
+  it('a reservation arriving after its job settled is refused, so no hold can leak', async () => {
+    const user = await credits.createUser('free');
+    const job = uuidv7();
+    assert.deepEqual(await credits.settle(user.id, job, 0), { charged: 0, released: 0 });
+    await assert.rejects(credits.reserve(user.id, job, 5), JobSettledError);
+    const row = await assertLedgerBalances(credits, user, db().ds);
+    assert.deepEqual([row.reserved, row.activeJobs], [0, 0]);
+  });
+
+  it('a reservation racing its settle either counts and is released, or is refused', async () => {
+    const user = await credits.createUser('free');
+    const job = uuidv7();
+    const [reserved] = await Promise.allSettled([credits.reserve(user.id, job, 5), credits.settle(user.id, job, 0)]);
+    await credits.settle(user.id, job, 0);
+    assert.ok(reserved.status === 'fulfilled' || reserved.reason instanceof JobSettledError);
+    const row = await assertLedgerBalances(credits, user, db().ds);
+    assert.deepEqual([row.balance, row.reserved, row.activeJobs], [PLANS.free.signupCredits, 0, 0]);
   });
 });

@@ -31,14 +31,13 @@ describeEachDatabase('job activities', (db) => {
     return m;
   }
 
-  it('recordJob does not create the row of a `created` job (the API inserts it), creates it past `created`', async () => {
+  it('recordJob never creates the job row: a job the API deleted (refused or failed create) stays gone', async () => {
     const m = machine(2);
     await acts.recordJob(m.takeRecord());
-    assert.equal(await db().ds.getRepository(JobLog).countBy({ id: m.input.jobId }), 0);
     m.confirmUpload();
     await acts.recordJob(m.takeRecord());
-    const row = await db().ds.getRepository(JobLog).findOneByOrFail({ id: m.input.jobId });
-    assert.deepEqual([row.status, row.itemCount, row.contentType, row.creditsReserved], ['uploaded', 2, 'image/png', 2]);
+    assert.equal(await db().ds.getRepository(JobLog).countBy({ id: m.input.jobId }), 0);
+    assert.equal(await db().ds.getRepository(JobItemLog).countBy({ jobId: m.input.jobId }), 0);
   });
 
   it('recordJob updates the API row and upserts changed items, idempotently', async () => {
@@ -90,6 +89,19 @@ describeEachDatabase('job activities', (db) => {
 
   it('recordJob writes 500 items in one flush', async () => {
     const m = machine(500);
+    const now = new Date();
+    await db()
+      .ds.getRepository(JobLog)
+      .insert({
+        id: m.input.jobId,
+        userId: m.input.userId,
+        presetId: 'interior',
+        status: 'created',
+        itemCount: 500,
+        contentType: 'image/png',
+        createdAt: now,
+        updatedAt: now,
+      });
     m.confirmUpload();
     m.execute({ concepts: ['wall'], protect: [], params });
     for (let i = 0; i < 500; i++) {
