@@ -40,7 +40,8 @@ export async function resolveExecute(ds: DataSource, job: JobLog, input: z.outpu
     params = rule.params;
   }
   if (!concepts) throw validationError([{ path: ['concepts'], message: 'required unless rule_id is given' }]);
-  protect ??= preset.protect.filter((p) => p.default_on).map((p) => p.id);
+  // A concept the user chose to change is never protected by default (seller: `product` is both).
+  protect ??= preset.protect.filter((p) => p.default_on && !concepts!.includes(p.id)).map((p) => p.id);
   const issues = checkRuleAgainstPreset(preset, concepts, protect, params);
   if (issues.length) throw validationError(issues);
   params ??= defaultParams(preset, concepts);

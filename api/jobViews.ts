@@ -2,8 +2,9 @@
 import type { z } from 'zod';
 import type { Storage } from '../activities/storage';
 import type { ItemChecks } from '../gpu-activities/contract';
-import { isItemTerminal } from '../domain/jobStates';
+import { progressOf } from '../domain/jobMachine';
 import { inputKey, type UploadContentType } from '../domain/storageKeys';
+import type { ItemStatus } from '../domain/jobStates';
 import type { JobItemLog } from '../entities/JobItemLog';
 import type { JobLog } from '../entities/JobLog';
 import type { ItemState, JobState } from '../workflows/contract';
@@ -25,23 +26,13 @@ export function stateFromLog(job: JobLog, rows: JobItemLog[]): JobState {
       ...(r.checks ? { checks: r.checks as unknown as ItemChecks } : {}),
     };
   });
-  const count = (s: ItemState['status']) => items.filter((i) => i.status === s).length;
-  const finished = items.filter((i) => isItemTerminal(i.status)).length;
   return {
     jobId: job.id,
     userId: job.userId,
     presetId: job.presetId,
     status: job.status,
     itemCount: job.itemCount,
-    progress: {
-      total: job.itemCount,
-      done: count('done'),
-      failed: count('failed'),
-      running: count('running'),
-      pending: count('pending'),
-      canceled: count('canceled'),
-      percent: Math.round((1000 * finished) / job.itemCount) / 10,
-    },
+    progress: progressOf(job.itemCount, (status) => items.filter((i) => i.status === status).length),
     credits: { reserved: job.creditsReserved, charged: job.creditsCharged, refunded: job.creditsRefunded },
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
     items,
@@ -49,6 +40,16 @@ export function stateFromLog(job: JobLog, rows: JobItemLog[]): JobState {
     updatedAt: job.updatedAt.toISOString(),
     finishedAt: job.finishedAt?.toISOString() ?? null,
   };
+}
+
+/** A job's summary from its mirror row and its items' status counts (for `GET /jobs`, one query per page). */
+export function summaryFromLog(job: JobLog, counts: Partial<Record<ItemStatus, number>>): Omit<z.input<typeof JobView>, 'items'> {
+  const finished = (counts.done ?? 0) + (counts.failed ?? 0) + (counts.canceled ?? 0);
+  // Items never flushed are pending while the job runs, and canceled once it ended without them.
+  const unflushed = job.itemCount - finished - (counts.running ?? 0) - (counts.pending ?? 0);
+  const rest: ItemStatus = job.status === 'canceled' || job.status === 'failed' ? 'canceled' : 'pending';
+  const count = (s: ItemStatus) => (counts[s] ?? 0) + (s === rest ? unflushed : 0);
+  return jobSummary({ ...stateFromLog(job, []), progress: progressOf(job.itemCount, count) });
 }
 
 /** The JobView of a state, without items (for lists and SSE progress events). */

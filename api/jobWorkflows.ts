@@ -7,6 +7,7 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import {
   INVALID_STATE,
   JOB_WORKFLOW_TYPE,
+  cancelSignal,
   cancelUpdate,
   confirmUploadUpdate,
   executeUpdate,
@@ -33,12 +34,13 @@ export function mapTemporalError(err: unknown): Error {
     return new ApiError('UNAVAILABLE', 'the credit ledger is unavailable, try again shortly');
   }
   if (err instanceof WorkflowNotFoundError) return new WorkflowGoneError(err.message);
-  const e = err as { code?: number; cause?: unknown };
-  // gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED (4): the Temporal server is down or unreachable.
+  // gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED (4), or no connection at all: the Temporal server is down or unreachable.
+  // Other gRPC errors (INVALID_ARGUMENT…) are bugs and stay 500s.
+  const cause = (err as { cause?: unknown })?.cause;
+  const grpc = isGrpcServiceError(err) ? err : isGrpcServiceError(cause) ? cause : undefined;
   if (
-    isGrpcServiceError(err) ||
-    isGrpcServiceError(e?.cause) ||
-    /ECONNREFUSED|UNAVAILABLE|Failed to connect/i.test(String((err as Error)?.message))
+    (grpc && (grpc.code === 14 || grpc.code === 4)) ||
+    /ECONNREFUSED|Failed to connect|Connection dropped/i.test(String((err as Error)?.message))
   ) {
     return new ApiError('UNAVAILABLE', 'the workflow service is unavailable, try again shortly');
   }
@@ -72,6 +74,12 @@ export function createJobWorkflows(client: Client, taskQueue: string) {
     confirmUpload: (jobId: string) => call(() => handle(jobId).executeUpdate(confirmUploadUpdate)),
     execute: (jobId: string, input: ExecuteInput) => call(() => handle(jobId).executeUpdate(executeUpdate, { args: [input] })),
     cancel: (jobId: string) => call(() => handle(jobId).executeUpdate(cancelUpdate)),
+    /** Best-effort cancel signal (the workflow may not exist, or Temporal may be down): never throws. */
+    async cancelQuietly(jobId: string): Promise<void> {
+      await handle(jobId)
+        .signal(cancelSignal)
+        .catch(() => undefined);
+    },
     state: (jobId: string): Promise<JobState> => call(() => handle(jobId).query(stateQuery)),
   };
 }

@@ -42,6 +42,21 @@ type MachineInput = Pick<JobInput, 'jobId' | 'userId' | 'presetId' | 'itemCount'
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
+/** Progress counters from item counts; `percent` counts processed (done or failed) items. */
+export function progressOf(total: number, count: (status: ItemStatus) => number): Progress {
+  const done = count('done');
+  const failed = count('failed');
+  return {
+    total,
+    done,
+    failed,
+    running: count('running'),
+    pending: count('pending'),
+    canceled: count('canceled'),
+    percent: total === 0 ? 100 : round1(((done + failed) / total) * 100),
+  };
+}
+
 /** One job's state and the rules that move it. */
 export class JobMachine {
   status: JobStatus = 'created';
@@ -185,19 +200,7 @@ export class JobMachine {
 
   /** Progress counters; `percent` counts processed (done or failed) items. */
   progress(): Progress {
-    const total = this.items.length;
-    const done = this.count('done');
-    const failed = this.count('failed');
-    const percent = total === 0 ? 100 : round1(((done + failed) / total) * 100);
-    return {
-      total,
-      done,
-      failed,
-      running: this.count('running'),
-      pending: this.count('pending'),
-      canceled: this.count('canceled'),
-      percent,
-    };
+    return progressOf(this.items.length, (status) => this.count(status));
   }
 
   /** The job as the state query returns it. Credits show the projected charge until the ledger settles. */

@@ -57,8 +57,8 @@ export interface RuleIssue {
 }
 
 /**
- * Checks concepts/protect/operations against a preset: ids exist, no duplicates, and every operation's concept is
- * one of the chosen `concepts`. Returns the issues (empty when valid).
+ * Checks concepts/protect/operations against a preset: ids exist, no duplicates, no id both changed and protected,
+ * and every operation's concept is one of the chosen `concepts`. Returns the issues (empty when valid).
  */
 export function checkRuleAgainstPreset(
   preset: Preset,
@@ -77,6 +77,9 @@ export function checkRuleAgainstPreset(
   });
   if (new Set(concepts).size !== concepts.length) issues.push({ path: ['concepts'], message: 'duplicate concept ids' });
   if (new Set(protect).size !== protect.length) issues.push({ path: ['protect'], message: 'duplicate protect ids' });
+  // The region of a concept is its mask minus the protect masks: protecting a changed concept would change nothing.
+  const both = protect.filter((p) => concepts.includes(p));
+  if (both.length) issues.push({ path: ['protect'], message: `${both.join(', ')} cannot be both changed and protected` });
   params?.operations.forEach((op, i) => {
     if (!concepts.includes(op.concept)) {
       issues.push({ path: ['params', 'operations', i, 'concept'], message: `operation concept '${op.concept}' is not in concepts` });

@@ -40,8 +40,8 @@ export function createDocsRouter(deps: { document: () => Record<string, unknown>
     ctx.body = INIT;
   });
   router.get('/docs/assets/:file', async (ctx) => {
+    if (!Object.hasOwn(ASSETS, ctx.params.file)) return; // falls through to the 404 envelope
     const type = ASSETS[ctx.params.file];
-    if (!type) return; // falls through to the 404 envelope
     ctx.type = type;
     ctx.set('Cache-Control', 'public, max-age=86400');
     ctx.body = await readFile(join(dir, ctx.params.file));

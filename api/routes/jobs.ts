@@ -6,17 +6,18 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Storage } from '../../activities/storage';
 import { isDuplicateKey } from '../../activities/transaction';
 import type { Config } from '../../domain/config';
-import { isTerminal } from '../../domain/jobStates';
+import { isTerminal, type ItemStatus } from '../../domain/jobStates';
 import { planOf } from '../../domain/plans';
 import { findPreset } from '../../domain/presets';
 import { inputKey, MAX_UPLOAD_BYTES, type UploadContentType } from '../../domain/storageKeys';
+import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
 import type { JobState } from '../../workflows/contract';
 import { ApiError, notFound } from '../errors';
 import { resolveExecute } from '../executeRequest';
 import { createJobReader } from '../jobReader';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
-import { jobSummary, jobView, stateFromLog } from '../jobViews';
+import { jobView, summaryFromLog } from '../jobViews';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
 import {
@@ -30,6 +31,9 @@ import {
 } from '../schemas';
 import { body, parseOrThrow, query, validationError } from '../validate';
 import { currentUser } from './me';
+
+/** How long a create with a repeated Idempotency-Key waits for the first request's reservation. */
+const RESERVATION_WAIT_MS = 15_000;
 
 /** What the job routes need. */
 export interface JobsDeps {
@@ -66,84 +70,97 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       .update(JSON.stringify([input.preset_id, input.item_count, input.content_type]))
       .digest('hex');
 
-    const replay = async (existing: JobLog) => {
+    const replay = async (existing: JobLog): Promise<void> => {
       if (existing.requestHash !== requestHash) {
         throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body', {
           job_id: existing.id,
         });
       }
+      // The first request may still be reserving: answer with its outcome, not a half-created job.
+      const reserved = await awaitReservation(existing);
+      if (!reserved) return create(); // the first request was refused or failed, so no job exists under this key
       ctx.status = 200;
-      ctx.body = { job: await view(await jobState(existing), existing), uploads: await uploads(existing) };
+      // Fresh upload URLs only while uploads are still expected.
+      const tickets = reserved.status === 'created' ? await uploads(reserved) : [];
+      ctx.body = { job: await view(await jobState(reserved), reserved), uploads: tickets };
     };
-    if (key) {
-      const existing = await jobs.findOneBy({ userId: user.id, idempotencyKey: key });
-      if (existing) return replay(existing);
-    }
-
-    const now = new Date();
-    const job = jobs.create({
-      id: uuidv7(),
-      userId: user.id,
-      presetId: preset.id,
-      status: 'created',
-      itemCount: input.item_count,
-      contentType: input.content_type,
-      idempotencyKey: key,
-      requestHash,
-      concepts: null,
-      protect: null,
-      params: null,
-      creditsReserved: 0,
-      creditsCharged: 0,
-      creditsRefunded: 0,
-      errorCode: null,
-      errorMessage: null,
-      createdAt: now,
-      updatedAt: now,
-      finishedAt: null,
-    });
-    try {
-      await jobs.insert(job);
-    } catch (err) {
-      // The same key raced in from a concurrent request: answer like a retry of it.
-      if (key && isDuplicateKey(err)) return replay(await jobs.findOneByOrFail({ userId: user.id, idempotencyKey: key }));
-      throw err;
-    }
-
-    let outcome;
-    try {
-      outcome = await workflows.start({
-        jobId: job.id,
+    const create = async (): Promise<void> => {
+      if (key) {
+        const existing = await jobs.findOneBy({ userId: user.id, idempotencyKey: key });
+        if (existing) return replay(existing);
+      }
+      return createJob();
+    };
+    const createJob = async (): Promise<void> => {
+      const now = new Date();
+      const job = jobs.create({
+        id: uuidv7(),
         userId: user.id,
         presetId: preset.id,
-        itemCount: job.itemCount,
+        status: 'created',
+        itemCount: input.item_count,
         contentType: input.content_type,
-        unitCost: plan.unitCost,
-        uploadTimeout: config.UPLOAD_TIMEOUT,
-        gpuTaskQueue: config.GPU_TASK_QUEUE,
-        maxInFlight: config.JOB_MAX_IN_FLIGHT,
+        idempotencyKey: key,
+        requestHash,
+        concepts: null,
+        protect: null,
+        params: null,
+        creditsReserved: 0,
+        creditsCharged: 0,
+        creditsRefunded: 0,
+        errorCode: null,
+        errorMessage: null,
+        createdAt: now,
+        updatedAt: now,
+        finishedAt: null,
       });
-    } catch (err) {
-      await jobs.delete({ id: job.id }); // nothing was reserved: the job never existed for the user
-      throw err;
-    }
-    if (!outcome.ok) {
-      await jobs.delete({ id: job.id });
-      if (outcome.code === 'INSUFFICIENT_CREDITS') {
-        throw new ApiError('INSUFFICIENT_CREDITS', `this job needs ${outcome.needed} credits, ${outcome.available} available`, {
-          needed: outcome.needed,
-          available: outcome.available,
+      try {
+        await jobs.insert(job);
+      } catch (err) {
+        // The same key raced in from a concurrent request: answer like a retry of it.
+        if (key && isDuplicateKey(err)) return replay(await jobs.findOneByOrFail({ userId: user.id, idempotencyKey: key }));
+        throw err;
+      }
+
+      let outcome;
+      try {
+        outcome = await workflows.start({
+          jobId: job.id,
+          userId: user.id,
+          presetId: preset.id,
+          itemCount: job.itemCount,
+          contentType: input.content_type,
+          unitCost: plan.unitCost,
+          uploadTimeout: config.UPLOAD_TIMEOUT,
+          gpuTaskQueue: config.GPU_TASK_QUEUE,
+          maxInFlight: config.JOB_MAX_IN_FLIGHT,
+        });
+      } catch (err) {
+        // Unknown whether the workflow started: stop it if it did (it then releases whatever it reserved), and drop
+        // the row, so the job never existed for the user and a retry with the same key creates it afresh.
+        await workflows.cancelQuietly(job.id);
+        await jobs.delete({ id: job.id });
+        throw err;
+      }
+      if (!outcome.ok) {
+        await jobs.delete({ id: job.id });
+        if (outcome.code === 'INSUFFICIENT_CREDITS') {
+          throw new ApiError('INSUFFICIENT_CREDITS', `this job needs ${outcome.needed} credits, ${outcome.available} available`, {
+            needed: outcome.needed,
+            available: outcome.available,
+          });
+        }
+        throw new ApiError('TOO_MANY_ACTIVE_JOBS', `at most ${outcome.limit} active jobs on this plan`, {
+          limit: outcome.limit,
+          active: outcome.active,
         });
       }
-      throw new ApiError('TOO_MANY_ACTIVE_JOBS', `at most ${outcome.limit} active jobs on this plan`, {
-        limit: outcome.limit,
-        active: outcome.active,
-      });
-    }
-    job.creditsReserved = outcome.amount;
-    await jobs.update({ id: job.id }, { creditsReserved: outcome.amount });
-    ctx.status = 201;
-    ctx.body = { job: await view(await jobState(job), job), uploads: await uploads(job) };
+      job.creditsReserved = outcome.amount;
+      await jobs.update({ id: job.id }, { creditsReserved: outcome.amount });
+      ctx.status = 201;
+      ctx.body = { job: await view(await jobState(job), job), uploads: await uploads(job) };
+    };
+    await create();
   });
 
   router.post('/jobs/:id/confirm-upload', deps.auth, async (ctx) => {
@@ -208,11 +225,40 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
     if (q.cursor) qb.andWhere('j.id < :c', { c: q.cursor });
     const rows = await qb.getMany();
     const page = rows.slice(0, q.limit);
+    const counts = await itemCounts(page.map((j) => j.id));
     ctx.body = {
-      items: page.map((j) => jobSummary(stateFromLog(j, []))),
+      items: page.map((j) => summaryFromLog(j, counts.get(j.id) ?? {})),
       next_cursor: rows.length > q.limit ? page[page.length - 1].id : null,
     };
   });
+
+  /** Item status counts of these jobs from the mirror, in one grouped query. */
+  async function itemCounts(ids: string[]): Promise<Map<string, Partial<Record<ItemStatus, number>>>> {
+    const out = new Map<string, Partial<Record<ItemStatus, number>>>();
+    if (ids.length === 0) return out;
+    const rows: { job_id: string; status: ItemStatus; n: string | number }[] = await ds
+      .getRepository(JobItemLog)
+      .createQueryBuilder('i')
+      .select(['i.job_id AS job_id', 'i.status AS status', 'COUNT(*) AS n'])
+      .where('i.job_id IN (:...ids)', { ids })
+      .groupBy('i.job_id')
+      .addGroupBy('i.status')
+      .getRawMany();
+    for (const r of rows) out.set(r.job_id, { ...out.get(r.job_id), [r.status]: Number(r.n) });
+    return out;
+  }
+
+  /** Waits for the create that inserted `job` to learn its reservation; null when that create gave up (row deleted). */
+  async function awaitReservation(job: JobLog): Promise<JobLog | null> {
+    const until = Date.now() + RESERVATION_WAIT_MS;
+    for (let row: JobLog | null = job; ; row = await jobs.findOneBy({ id: job.id })) {
+      if (!row || row.creditsReserved > 0) return row;
+      if (Date.now() > until) {
+        throw new ApiError('UNAVAILABLE', 'the first request with this Idempotency-Key is still in progress', {}, { 'Retry-After': '1' });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 
   /** Runs an update; a workflow that is gone means the job already ended. */
   async function workflowCall(job: JobLog, fn: () => Promise<JobState>): Promise<JobState> {

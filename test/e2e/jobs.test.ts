@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { PLANS } from '../../domain/plans';
-import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
+import { encodeScene, interiorScene, sellerScene } from '../../scripts/demo/scenes';
 import { createCredits } from '../../activities/credits';
 import { describeEachDatabase } from '../support/databases';
 import { startTestSystem, uploadAll, waitForJob, type TestSystem } from '../support/stack';
@@ -87,9 +87,14 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
         ['release', 0],
       ],
     );
-    const list = await stack.api.request('GET', '/jobs', { token });
-    assert.equal(list.body.data.items[0].id, created.job.id);
-    assert.equal(list.body.data.items[0].status, 'done');
+    // The list reads the DB mirror, which the workflow's last flush updates a moment after the job ends.
+    let listed: any;
+    for (let i = 0; i < 50 && listed?.status !== 'done'; i++, await new Promise((r) => setTimeout(r, 100))) {
+      listed = (await stack.api.request('GET', '/jobs', { token })).body.data.items[0];
+    }
+    assert.equal(listed.id, created.job.id);
+    assert.equal(listed.status, 'done');
+    assert.deepEqual(listed.progress, view.progress, 'the list shows the same progress as the job');
   });
 
   it('fails a corrupt upload as an item (INVALID_IMAGE, not charged) while the job finishes', async function () {
@@ -148,6 +153,26 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     await stack.api.request('POST', `/jobs/${created.job.id}/cancel`, { token });
   });
 
+  it('never protects by default a concept the user changes (seller: product is both)', async function () {
+    this.timeout(60_000);
+    const { token } = await stack.api.signUp();
+    const res = await stack.api.request('POST', '/jobs', { token, body: { preset_id: 'seller', item_count: 1, content_type: 'image/png' } });
+    const id = res.body.data.job.id;
+    await uploadAll(res.body.data.uploads, [await encodeScene(sellerScene(0), 'png')]);
+    await stack.api.request('POST', `/jobs/${id}/confirm-upload`, { token });
+    const both = await stack.api.request('POST', `/jobs/${id}/execute`, { token, body: { concepts: ['product'], protect: ['product'] } });
+    assert.equal(both.status, 400);
+    assert.deepEqual(both.body.error.details.fields, ['protect']);
+    const exec = await stack.api.request('POST', `/jobs/${id}/execute`, {
+      token,
+      body: { concepts: ['product'], params: { operations: [{ concept: 'product', op: 'recolor', color: '#2C3E5C' }] } },
+    });
+    assert.equal(exec.status, 202);
+    const view = await waitForJob(stack.api, token, id, terminal);
+    assert.deepEqual(Object.keys(view.items[0].masks).sort(), ['logo', 'product'], 'logo protected by default, product not');
+    assert.ok(view.items[0].checks.delta_e_to_target.product <= 3, 'the product was recolored');
+  });
+
   it('cancels mid-run: no item starts after the cancel, the rest is refunded', async function () {
     this.timeout(120_000);
     const { token, userId } = await stack.api.signUp();
@@ -201,6 +226,9 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     ]);
     assert.deepEqual([a.status, b.status].sort(), [200, 201]);
     assert.equal(a.body.data.job.id, b.body.data.job.id);
+    assert.deepEqual([a.body.data.job.credits.reserved, b.body.data.job.credits.reserved], [4, 4], 'both see the reservation');
+    assert.equal(a.body.data.uploads.length, 4);
+    assert.equal(b.body.data.uploads.length, 4);
     const c = await stack.api.request('POST', '/jobs', { token, body, headers });
     assert.equal(c.status, 200);
     assert.equal(c.body.data.job.id, a.body.data.job.id);

@@ -22,6 +22,9 @@ describe('domain', () => {
       ['concepts.2', 'protect.1', 'concepts', 'params.operations.0.concept'],
     );
     assert.deepEqual(checkRuleAgainstPreset(interior, ['sofa'], ['person'], params), []);
+    const seller = findPreset('seller')!;
+    const both = checkRuleAgainstPreset(seller, ['product'], ['product', 'logo']);
+    assert.deepEqual(both, [{ path: ['protect'], message: 'product cannot be both changed and protected' }]);
   });
 
   it('builds default params from the preset defaults', () => {
