@@ -71,7 +71,10 @@ export function openApiDocument(): Record<string, unknown> {
 
 /** Creates the app. */
 export function createApp(deps: AppDeps): Koa<RequestState> {
-  const app = new Koa<RequestState>({ proxy: process.env.TRUST_PROXY === 'true' });
+  // Behind N reverse proxies the client address is the Nth entry from the right of X-Forwarded-For; entries further
+  // left are whatever the client sent, so they must never key the sign-up rate limit.
+  const hops = deps.config.TRUST_PROXY_HOPS;
+  const app = new Koa<RequestState>({ proxy: hops > 0, maxIpsCount: hops });
   const auth = requireAuth(deps.config.JWT_SECRET);
   const metrics = createApiMetrics({ ds: deps.ds });
   let document: Record<string, unknown> | undefined;

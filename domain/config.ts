@@ -48,6 +48,7 @@ const Env = z.object({
   UPLOAD_TIMEOUT: duration.default('24h'),
   JOB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(32),
   ANON_RATE_LIMIT: z.coerce.number().int().positive().default(20),
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   ANON_RATE_WINDOW: duration.default('1h'),
   METRICS_PORT: port.default(0),
 });
@@ -73,9 +74,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const result = Env.safeParse(cleaned);
   const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
   if (result.success && result.data.NODE_ENV === 'production') {
-    if (result.data.JWT_SECRET === DEV_JWT_SECRET) problems.push('JWT_SECRET: must be set when NODE_ENV=production');
-    if (result.data.GPU_CALLBACK_SECRET === DEV_CALLBACK_SECRET) {
-      problems.push('GPU_CALLBACK_SECRET: must be set when NODE_ENV=production');
+    const placeholder = (v: string, dev: string) => v === dev || /change-?me/i.test(v);
+    if (placeholder(result.data.JWT_SECRET, DEV_JWT_SECRET))
+      problems.push('JWT_SECRET: must be set to a real secret when NODE_ENV=production');
+    if (placeholder(result.data.GPU_CALLBACK_SECRET, DEV_CALLBACK_SECRET)) {
+      problems.push('GPU_CALLBACK_SECRET: must be set to a real secret when NODE_ENV=production');
     }
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);

@@ -98,4 +98,28 @@ describeEachDatabase('POST /auth/anon and authentication', (db) => {
       await limited.close();
     }
   });
+
+  it('keys the sign-up limit on the address the trusted proxy saw, not on what the client put in X-Forwarded-For', async () => {
+    const behindProxy = await startApi(db(), { ANON_RATE_LIMIT: '2', TRUST_PROXY_HOPS: '1' });
+    try {
+      const from = (xff: string) => behindProxy.request('POST', '/auth/anon', { headers: { 'x-forwarded-for': xff } });
+      assert.equal((await from('9.9.9.1, 203.0.113.5')).status, 201);
+      assert.equal((await from('9.9.9.2, 203.0.113.5')).status, 201);
+      assert.equal((await from('9.9.9.3, 203.0.113.5')).status, 429, 'a spoofed left entry does not buy a new budget');
+      assert.equal((await from('198.51.100.7')).status, 201, 'another client has its own budget');
+    } finally {
+      await behindProxy.close();
+    }
+    const direct = await startApi(db(), { ANON_RATE_LIMIT: '1' });
+    try {
+      assert.equal((await direct.request('POST', '/auth/anon', { headers: { 'x-forwarded-for': '1.1.1.1' } })).status, 201);
+      assert.equal(
+        (await direct.request('POST', '/auth/anon', { headers: { 'x-forwarded-for': '2.2.2.2' } })).status,
+        429,
+        'without a proxy the header is ignored',
+      );
+    } finally {
+      await direct.close();
+    }
+  });
 });

@@ -29,6 +29,16 @@ describe('config', () => {
 
   it('refuses the development secrets when NODE_ENV=production', () => {
     assert.throws(() => parseConfig({ NODE_ENV: 'production' }), /JWT_SECRET: must be set[\s\S]*GPU_CALLBACK_SECRET: must be set/);
+    assert.throws(
+      () =>
+        parseConfig({
+          NODE_ENV: 'production',
+          JWT_SECRET: 'CHANGE-ME-to-a-long-random-secret',
+          GPU_CALLBACK_SECRET: 'another-real-secret-0123',
+        }),
+      /JWT_SECRET/,
+      "the deploy templates' placeholders are refused",
+    );
     const ok = parseConfig({
       NODE_ENV: 'production',
       JWT_SECRET: 'a-real-secret-of-32-characters!!',
