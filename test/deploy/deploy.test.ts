@@ -538,11 +538,14 @@ describe('deploy manifests', () => {
       }
     });
 
-    it('gives every workload an environment that passes parseConfig in production', () => {
+    it('gives every workload an environment that passes parseConfig in production once the Secret is filled in', () => {
+      // The template's CHANGE-ME secrets are refused as they are, so an unedited template cannot go live.
+      const filled = { JWT_SECRET: 'a-real-jwt-secret-0123456789abcdef', GPU_CALLBACK_SECRET: 'a-real-callback-secret-0123456789' };
       for (const w of workloads) {
         for (const c of w.spec.template.spec.containers) {
           const env = containerEnv(c);
-          const parsed = parseConfig(env);
+          assert.throws(() => parseConfig(env), /JWT_SECRET/, `${w.metadata.name} starts with the placeholder secrets`);
+          const parsed = parseConfig({ ...env, ...filled });
           assert.equal(parsed.NODE_ENV, 'production', w.metadata.name);
           assert.match(parsed.DATABASE_URL, /^mysql:/, w.metadata.name);
         }
