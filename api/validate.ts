@@ -24,8 +24,10 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, whe
   return res.data;
 }
 
-/** The request body parsed by `schema` (a missing body is validated as `{}`). */
+/** The request body parsed by `schema` (a missing body is validated as `{}`; malformed JSON is INVALID_JSON). */
 export function body<S extends z.ZodType>(ctx: Context, schema: S): z.output<S> {
+  const malformed = (ctx.request as { bodyError?: Error }).bodyError;
+  if (malformed) throw malformed;
   return parseOrThrow(schema, (ctx.request as { body?: unknown }).body ?? {}, 'body');
 }
 

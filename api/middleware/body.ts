@@ -6,7 +6,7 @@ import { ApiError } from '../errors';
 /** Largest accepted JSON body (API.md). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** Parses a JSON body into `ctx.request.body` (undefined when the request has none) and keeps the raw bytes. */
+/** Reads a JSON body into `ctx.request.body` (undefined when the request has none) and keeps the raw bytes. */
 export function jsonBody(): Middleware {
   return async function jsonBodyMiddleware(ctx, next) {
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) return next();
@@ -25,7 +25,9 @@ export function jsonBody(): Middleware {
       try {
         (ctx.request as { body?: unknown }).body = JSON.parse(text);
       } catch (err) {
-        throw new ApiError('INVALID_JSON', `malformed JSON: ${(err as Error).message}`);
+        // Raised when a route reads the body (validate.ts `body`), so authentication — a bearer token, the callback's
+        // HMAC over the raw bytes — is checked first and a forged request learns nothing about its JSON.
+        (ctx.request as { bodyError?: ApiError }).bodyError = new ApiError('INVALID_JSON', `malformed JSON: ${(err as Error).message}`);
       }
     }
     return next();

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
-import { ActivityNotFoundError, type Client } from '@temporalio/client';
+import { ActivityCompletionError, ActivityNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ApiError } from '../errors';
 import type { RequestState } from '../middleware/envelope';
@@ -40,6 +40,10 @@ export function createCallbackRouter(deps: { client: Client; secret: string }): 
       if (err instanceof ActivityNotFoundError) {
         ctx.body = { accepted: false, duplicate: true };
         return;
+      }
+      // The server could not read the bytes as a task token (the SDK reports "Error deserializing task token").
+      if (err instanceof ActivityCompletionError && /task token/i.test(err.message)) {
+        throw new ApiError('VALIDATION_ERROR', 'task_token is not a valid task token', { fields: ['task_token'] });
       }
       throw err;
     }
