@@ -34,13 +34,26 @@ export interface ObjectHead {
 export interface Storage {
   readonly bucket: string;
   put(key: string, body: Buffer, contentType: string): Promise<void>;
-  get(key: string): Promise<Buffer>;
+  /** The object's bytes; with `maxBytes`, refuses (ObjectTooLargeError) a larger object before downloading it. */
+  get(key: string, opts?: { maxBytes?: number }): Promise<Buffer>;
   head(key: string): Promise<ObjectHead | null>;
   presignPut(key: string, contentType: string, ttlSeconds: number): Promise<string>;
   presignGet(key: string, ttlSeconds: number): Promise<string>;
   ensureBucket(): Promise<void>;
   ping(): Promise<void>;
   destroy(): void;
+}
+
+/** Thrown by `get` when the object is larger than the caller accepts (checked before the download). */
+export class ObjectTooLargeError extends Error {
+  constructor(
+    readonly key: string,
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
+    super(`object ${key} is ${size} bytes, over ${maxBytes}`);
+    this.name = 'ObjectTooLargeError';
+  }
 }
 
 /** Thrown by `get` when the key does not exist (the caller decides whether that is retryable). */
@@ -79,9 +92,13 @@ export function createStorage(cfg: StorageConfig): Storage {
     async put(key, body, contentType) {
       await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType }));
     },
-    async get(key) {
+    async get(key, opts = {}) {
       try {
         const out = await s3.send(new GetObjectCommand({ Bucket, Key: key }));
+        if (opts.maxBytes !== undefined && (out.ContentLength ?? 0) > opts.maxBytes) {
+          (out.Body as { destroy?: () => void } | undefined)?.destroy?.(); // stop the download: the size is enough
+          throw new ObjectTooLargeError(key, out.ContentLength ?? 0, opts.maxBytes);
+        }
         return Buffer.from(await out.Body!.transformToByteArray());
       } catch (err) {
         if (isNotFound(err)) throw new ObjectNotFoundError(key);

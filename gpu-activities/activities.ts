@@ -3,7 +3,9 @@
  * segmenter / rule engine. Payloads carry storage keys only; every file lands under the layout of API.md.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { Storage } from '../activities/storage';
+import { ObjectTooLargeError, type Storage } from '../activities/storage';
+import { ItemFailure } from './contract';
+import { DEFAULT_IMAGE_LIMITS, ItemImageError } from './image/inputImage';
 import { RuleParams } from '../domain/ruleParams';
 import { maskKey, previewKey, resultKey } from '../domain/storageKeys';
 import { abortable, runActivity } from './activityRun';
@@ -28,13 +30,19 @@ export const INVALID_RULE_PARAMS = 'INVALID_RULE_PARAMS';
 export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
   const heartbeatMs = deps.heartbeatMs ?? 2000;
   const { storage } = deps;
+  // An upload can be replaced after confirm-upload checked its size: check again before downloading it.
+  const getInput = (key: string) =>
+    storage.get(key, { maxBytes: DEFAULT_IMAGE_LIMITS.maxInputBytes }).catch((err: unknown) => {
+      if (err instanceof ObjectTooLargeError) throw new ItemImageError(ItemFailure.IMAGE_TOO_LARGE, err.message);
+      throw err;
+    });
 
   return {
     async segment(input: SegmentInput): Promise<SegmentResult> {
       return runActivity(heartbeatMs, async (step, signal) => {
         const { userId, jobId, idx, inputKey } = input.item;
         step('download');
-        const image = await abortable(storage.get(inputKey), signal);
+        const image = await abortable(getInput(inputKey), signal);
         step('segment');
         const seg = await abortable(deps.segmenter.segment(image, [...input.concepts, ...input.protect], signal), signal);
         step('upload masks');
@@ -60,7 +68,7 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
         step('download');
         const ids = [...new Set([...input.concepts, ...input.protect, ...parsed.data.operations.map((o) => o.concept)])];
         const [image, ...maskFiles] = await abortable(
-          Promise.all([storage.get(inputKey), ...ids.map((id) => (input.masks[id] ? storage.get(input.masks[id]) : null))]),
+          Promise.all([getInput(inputKey), ...ids.map((id) => (input.masks[id] ? storage.get(input.masks[id]) : null))]),
           signal,
         );
         const masks = Object.fromEntries(ids.flatMap((id, i) => (maskFiles[i] ? [[id, maskFiles[i]]] : [])));

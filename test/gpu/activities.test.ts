@@ -24,7 +24,6 @@ import { createSegmenter } from '../../gpu-activities/segmenter/segmenter';
 import { countDiffering, decode, paint, pixelAt, png, pngClaimingSize } from '../fixtures/gpu/images';
 import { testModelDir } from '../fixtures/gpu/model';
 
-
 const quiet = { info: () => undefined, warn: () => undefined };
 const W = 96;
 const H = 72;
@@ -144,6 +143,8 @@ describe('GPU activities (MockActivityEnvironment + S3)', function () {
       ItemFailure.INVALID_IMAGE,
     ],
     ['a 400 MP decompression bomb', () => pngClaimingSize(20_000, 20_000), ItemFailure.IMAGE_TOO_LARGE],
+    // Over the 25 MiB upload limit (replaced after confirm-upload checked it): refused before it is downloaded.
+    ['a 26 MiB file', async () => Buffer.alloc(26 * 1024 * 1024, 0x42), ItemFailure.IMAGE_TOO_LARGE],
   ];
   for (const [what, make, type] of bad) {
     it(`${what} fails segment and applyRule with non-retryable ${type}`, async () => {
