@@ -10,7 +10,7 @@ import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
 
 /** How often the stream looks at the job, and how often it sends a keep-alive comment through idle proxies. */
-const POLL_MS = 500;
+const POLL_MS = 1000;
 const KEEPALIVE_MS = 15_000;
 
 /**
