@@ -12,6 +12,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -37,6 +38,11 @@ import {
   type ReserveResult,
 } from './contract';
 import { JOB_STATUS_KEY, jobSearchAttributes } from './searchAttributes';
+
+// patched() ids: each names a change made while jobs of the previous code may still be running.
+const BOUNDED_CANCEL_WAIT = 'bounded-cancel-wait';
+/** How long the cancel update waits for the job to settle before it answers with the state so far. */
+const CANCEL_ANSWER_WITHIN = '20s';
 
 // Timeouts and retries, declared once. The ledger and the DB mirror retry without limit (a DB outage must delay the
 // settlement, never lose it; both are idempotent); reserve gives up sooner because POST /jobs is waiting on it.
@@ -132,7 +138,13 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
     cancelUpdate,
     async () => {
       requestCancel();
-      await condition(() => m.finished);
+      if (patched(BOUNDED_CANCEL_WAIT)) {
+        // Settling can be held up (a DB outage retries without limit): answer the HTTP request with the state as it
+        // is then, rather than keep it open; the job still settles, and GET /jobs/{id} shows the rest.
+        if (!(await condition(() => m.finished, CANCEL_ANSWER_WITHIN))) return m.state();
+      } else {
+        await condition(() => m.finished);
+      }
       // The items all finished before the cancel could stop one: the job is done/failed, as for a late cancel.
       guard(m.status === 'canceled', 'cancel');
       return m.state();
