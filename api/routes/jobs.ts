@@ -9,13 +9,14 @@ import type { Config } from '../../domain/config';
 import { isTerminal, type ItemStatus } from '../../domain/jobStates';
 import { planOf } from '../../domain/plans';
 import { findPreset } from '../../domain/presets';
-import { inputKey, MAX_UPLOAD_BYTES, type UploadContentType } from '../../domain/storageKeys';
+import type { UploadContentType } from '../../domain/storageKeys';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
 import type { JobState } from '../../workflows/contract';
 import { ApiError, notFound } from '../errors';
 import { resolveExecute } from '../executeRequest';
 import { createJobReader } from '../jobReader';
+import { assertUploaded, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
 import { jobView, summaryFromLog } from '../jobViews';
 import type { RequestState } from '../middleware/envelope';
@@ -81,7 +82,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       if (!reserved) return create(); // the first request was refused or failed, so no job exists under this key
       ctx.status = 200;
       // Fresh upload URLs only while uploads are still expected.
-      const tickets = reserved.status === 'created' ? await uploads(reserved) : [];
+      const tickets = reserved.status === 'created' ? await uploadTickets(storage, reserved, ttl) : [];
       ctx.body = { job: await view(await jobState(reserved), reserved), uploads: tickets };
     };
     const create = async (): Promise<void> => {
@@ -158,7 +159,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       job.creditsReserved = outcome.amount;
       await jobs.update({ id: job.id }, { creditsReserved: outcome.amount });
       ctx.status = 201;
-      ctx.body = { job: await view(await jobState(job), job), uploads: await uploads(job) };
+      ctx.body = { job: await view(await jobState(job), job), uploads: await uploadTickets(storage, job, ttl) };
     };
     await create();
   });
@@ -170,22 +171,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       ctx.body = await view(await jobState(job), job); // repeated after success: idempotent
       return;
     }
-    const heads = await mapLimit(job.itemCount, 16, (idx) =>
-      storage.head(inputKey(job.userId, job.id, idx, job.contentType as UploadContentType)),
-    );
-    const missing = heads.flatMap((h, idx) => (h === null ? [idx] : []));
-    const tooLarge = heads.flatMap((h, idx) => (h !== null && h.size > MAX_UPLOAD_BYTES ? [idx] : []));
-    if (missing.length || tooLarge.length) {
-      const what = [
-        missing.length ? `${missing.length} missing` : '',
-        tooLarge.length ? `${tooLarge.length} over ${MAX_UPLOAD_BYTES} bytes` : '',
-      ].filter(Boolean);
-      throw new ApiError('UPLOAD_INCOMPLETE', `uploads incomplete: ${what.join(', ')}`, {
-        missing,
-        too_large: tooLarge,
-        max_bytes: MAX_UPLOAD_BYTES,
-      });
-    }
+    await assertUploaded(storage, job);
     ctx.body = await view(await workflowCall(job, () => workflows.confirmUpload(job.id)), job);
   });
 
@@ -270,37 +256,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
     }
   }
 
-  async function uploads(job: JobLog) {
-    const contentType = job.contentType as UploadContentType;
-    const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
-    return mapLimit(job.itemCount, 32, async (idx) => {
-      const key = inputKey(job.userId, job.id, idx, contentType);
-      return {
-        idx,
-        method: 'PUT' as const,
-        url: await storage.presignPut(key, contentType, ttl),
-        headers: { 'Content-Type': contentType },
-        key,
-        expires_at: expiresAt,
-      };
-    });
-  }
-
   return router;
-}
-
-/** Maps 0..n-1 through `fn` with at most `limit` calls in flight (HEADs to the store for hundreds of items). */
-async function mapLimit<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out = new Array<T>(n);
-  let next = 0;
-  const lane = async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await fn(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, n) }, lane));
-  return out;
 }
 
 const bodyErrors = ['VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE'] as const;

@@ -1,0 +1,56 @@
+/** The uploads of a job: presigned PUT tickets for the app, and the check that every input arrived within the limit. */
+import type { Storage } from '../activities/storage';
+import { inputKey, MAX_UPLOAD_BYTES, type UploadContentType } from '../domain/storageKeys';
+import type { JobLog } from '../entities/JobLog';
+import { ApiError } from './errors';
+
+/** One presigned PUT per item, under the storage layout of API.md. */
+export function uploadTickets(storage: Storage, job: JobLog, ttlSeconds: number) {
+  const contentType = job.contentType as UploadContentType;
+  const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
+  return mapLimit(job.itemCount, 32, async (idx) => {
+    const key = inputKey(job.userId, job.id, idx, contentType);
+    return {
+      idx,
+      method: 'PUT' as const,
+      url: await storage.presignPut(key, contentType, ttlSeconds),
+      headers: { 'Content-Type': contentType },
+      key,
+      expires_at: expiresAt,
+    };
+  });
+}
+
+/** HEADs every input; throws UPLOAD_INCOMPLETE naming the missing and the oversize items. */
+export async function assertUploaded(storage: Storage, job: JobLog): Promise<void> {
+  const heads = await mapLimit(job.itemCount, 16, (idx) =>
+    storage.head(inputKey(job.userId, job.id, idx, job.contentType as UploadContentType)),
+  );
+  const missing = heads.flatMap((h, idx) => (h === null ? [idx] : []));
+  const tooLarge = heads.flatMap((h, idx) => (h !== null && h.size > MAX_UPLOAD_BYTES ? [idx] : []));
+  if (missing.length || tooLarge.length) {
+    const what = [
+      missing.length ? `${missing.length} missing` : '',
+      tooLarge.length ? `${tooLarge.length} over ${MAX_UPLOAD_BYTES} bytes` : '',
+    ].filter(Boolean);
+    throw new ApiError('UPLOAD_INCOMPLETE', `uploads incomplete: ${what.join(', ')}`, {
+      missing,
+      too_large: tooLarge,
+      max_bytes: MAX_UPLOAD_BYTES,
+    });
+  }
+}
+
+/** Maps 0..n-1 through `fn` with at most `limit` calls in flight (hundreds of items, one store request each). */
+async function mapLimit<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  const lane = async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, lane));
+  return out;
+}
