@@ -46,7 +46,7 @@ const Env = z.object({
   SEGMENT_SCORE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
   BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   UPLOAD_TIMEOUT: duration.default('24h'),
-  JOB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(32),
+  JOB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
   ANON_RATE_LIMIT: z.coerce.number().int().positive().default(20),
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   ANON_RATE_WINDOW: duration.default('1h'),
