@@ -41,6 +41,9 @@ import { JOB_STATUS_KEY, jobSearchAttributes } from './searchAttributes';
 
 // patched() ids: each names a change made while jobs of the previous code may still be running.
 const BOUNDED_CANCEL_WAIT = 'bounded-cancel-wait';
+const THROTTLED_FLUSH = 'throttled-flush';
+/** Least time between two DB-mirror flushes while items are finishing (GET /jobs/{id} reads the live state anyway). */
+const FLUSH_EVERY_MS = 1000;
 /** How long the cancel update waits for the job to settle before it answers with the state so far. */
 const CANCEL_ANSWER_WITHIN = '20s';
 
@@ -272,12 +275,21 @@ function itemError(err: unknown): StateError {
 function createFlusher(m: JobMachine) {
   let wanted = false;
   let running = false;
+  let draining = false;
   let failure: unknown;
   async function pump() {
     try {
       while (wanted) {
         wanted = false;
+        const started = Date.now(); // workflow time: deterministic
         await recordJob(m.takeRecord());
+        if (wanted && !draining && patched(THROTTLED_FLUSH)) {
+          // When the GPUs set the pace, items finish one by one and every completion would start its own flush
+          // (about one per item: history and server writes double). Wait out the rest of FLUSH_EVERY and let the
+          // completions pile up; a drain (the end of the job) cuts the wait short.
+          const rest = FLUSH_EVERY_MS - (Date.now() - started);
+          if (rest > 0) await condition(() => draining, rest);
+        }
       }
     } catch (err) {
       failure = err; // retries are unlimited: only a non-retryable failure lands here; drain() reports it
@@ -296,6 +308,7 @@ function createFlusher(m: JobMachine) {
     },
     /** Flushes what is left and waits for it. */
     async drain() {
+      draining = true;
       if (m.hasChanges()) wanted = true;
       if (wanted) this.request();
       await condition(() => !running && !wanted);

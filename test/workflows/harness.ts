@@ -36,6 +36,8 @@ export interface StubPlan {
   hang?: number[];
   /** `segment`'s first attempt goes silent (no heartbeat, as on a killed GPU worker) for these indexes. */
   stallFirstAttempt?: number[];
+  /** `segment` takes this long for every item (a GPU that sets the pace). */
+  delayMs?: number;
 }
 
 /** Stub GPU activities (deterministic fake keys and checks) and what they saw, per job. */
@@ -49,6 +51,7 @@ export function createStubGpu() {
       push(started, item.jobId, item.idx);
       const plan = plans.get(item.jobId) ?? {};
       if (plan.invalid?.includes(item.idx)) throw ApplicationFailure.nonRetryable('not a decodable image', 'INVALID_IMAGE');
+      if (plan.delayMs) await Context.current().sleep(plan.delayMs);
       if (plan.stallFirstAttempt?.includes(item.idx) && Context.current().info.attempt === 1) {
         await Context.current().sleep(30_000); // the heartbeat timeout expires first; this attempt's result is ignored
       }

@@ -255,6 +255,20 @@ describe('job workflow', function () {
     assert.equal((await handle.executeUpdate(cancelUpdate)).status, 'canceled');
   });
 
+  it('flushes the DB mirror at most about once a second while items finish one by one', async function () {
+    this.timeout(60_000);
+    // 24 items, one at a time, 100 ms each: 2.4 s of completions that would each start a flush unthrottled.
+    const { handle } = await createJob(h, { itemCount: 24, maxInFlight: 1, plan: { delayMs: 100 } });
+    await handle.executeUpdate(confirmUploadUpdate);
+    await handle.executeUpdate(executeUpdate, { args: [EXECUTE] });
+    assert.equal((await handle.result()).progress.done, 24);
+    const history = await handle.fetchHistory();
+    const flushes = history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordJob').length ?? 0;
+    assert.ok(flushes >= 3 && flushes <= 10, `${flushes} recordJob flushes for 24 items over ~2.5 s`);
+    const rows = await h.db.ds.getRepository(JobItemLog).countBy({ jobId: handle.workflowId.replace(/^job-/, ''), status: 'done' });
+    assert.equal(rows, 24, 'every item still reaches the mirror');
+  });
+
   it('a 500-item job stays far below the history limits', async function () {
     this.timeout(240_000);
     const { handle } = await createJob(h, { itemCount: 500, maxInFlight: 16 });
