@@ -106,6 +106,12 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     );
   }
 
+  // Koa reports errors it caught outside the envelope here (a response stream that broke). A client that closes an SSE
+  // stream or a download early is routine, not an error of ours; anything else is logged with its stack.
+  app.on('error', (err: Error & { code?: string }) => {
+    if (['ERR_STREAM_PREMATURE_CLOSE', 'EPIPE', 'ECONNRESET'].includes(err.code ?? '')) deps.log.debug({ err }, 'client went away');
+    else deps.log.error({ err }, 'unhandled error');
+  });
   app.use(metrics.middleware);
   app.use(envelope({ log: deps.log }));
   app.use(jsonBody());

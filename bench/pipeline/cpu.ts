@@ -41,6 +41,7 @@ export function pidsByName(names: string[]): number[] {
   return out;
 }
 
+/** Cumulative CPU seconds at one instant: per process group, per thread group of this process, and the machine. */
 export interface CpuSnapshot {
   /** Epoch ms. */
   at: number;
@@ -52,6 +53,7 @@ export interface CpuSnapshot {
 /** Named groups of processes to account (a group's pids are summed). */
 export type ProcessGroups = Record<string, number[]>;
 
+/** Reads the CPU seconds used so far by `groups`, by this process's threads and by the machine. */
 export function snapshot(groups: ProcessGroups): CpuSnapshot {
   const procs = new Map<string, number>();
   for (const [name, pids] of Object.entries(groups)) {
@@ -70,6 +72,7 @@ export function snapshot(groups: ProcessGroups): CpuSnapshot {
   return { at: performance.timeOrigin + performance.now(), procs, threads, machine: machine() };
 }
 
+/** CPU use between two snapshots, as % of one core. */
 export interface CpuReport {
   wallS: number;
   /** Group -> % of one core over the window. */
@@ -83,6 +86,7 @@ export interface CpuReport {
   cores: number;
 }
 
+/** The CPU use from snapshot `a` to snapshot `b` (whatever was not accounted for is `others`). */
 export function diff(a: CpuSnapshot, b: CpuSnapshot): CpuReport {
   const wallS = (b.at - a.at) / 1000;
   const pct = (s: number) => (100 * s) / wallS;
@@ -106,4 +110,15 @@ export async function machineBusyPct(ms: number): Promise<number> {
   await new Promise((r) => setTimeout(r, ms));
   const b = machine();
   return (100 * (b.busy - a.busy)) / ((performance.now() - t) / 1000);
+}
+
+/**
+ * Waits up to `maxS` seconds for a second in which the machine is less than `belowPct` % busy (% of one core), and
+ * returns how busy that last second was: on a shared machine, a scenario should not start in someone else's build.
+ */
+export async function waitForQuiet(maxS: number, belowPct = 25): Promise<number> {
+  const until = Date.now() + maxS * 1000;
+  let busy = await machineBusyPct(1000);
+  while (busy >= belowPct && Date.now() < until) busy = await machineBusyPct(1000);
+  return busy;
 }

@@ -10,6 +10,7 @@ import type { ToChild } from './gpuChild';
 import type { Samples } from './sdkMetrics';
 import { createStandInWorker, type ActivityRecord, type GpuModel } from './standIn';
 
+/** What a fleet runs: how many stand-in workers, where, on which queue, with which GPU model and slots. */
 export interface FleetOptions {
   count: number;
   inline: boolean;
@@ -20,6 +21,7 @@ export interface FleetOptions {
   slots: number;
 }
 
+/** A running fleet. */
 export interface Fleet {
   /** Process ids to sample for CPU (empty when inline). */
   pids: number[];
@@ -36,6 +38,7 @@ export function killAllChildren(): void {
   for (const c of live) c.kill('SIGKILL');
 }
 
+/** Starts `count` stand-in GPU workers (child processes, or in this process with `inline`) and waits until they poll. */
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   return opts.inline ? startInline(opts) : startChildren(opts);
 }

@@ -13,6 +13,7 @@ export async function metricsAddress(): Promise<string> {
   return `127.0.0.1:${await getFreePort()}`;
 }
 
+/** Parses a Prometheus text exposition into samples (buckets dropped; labels reduced to the ones we tell apart). */
 export function parse(text: string): Samples {
   const out: Samples = new Map();
   for (const line of text.split('\n')) {
@@ -29,17 +30,20 @@ export function parse(text: string): Samples {
   return out;
 }
 
+/** Fetches and parses `http://<address>/metrics`. */
 export async function scrape(address: string): Promise<Samples> {
   const res = await fetch(`http://${address}/metrics`);
   return parse(await res.text());
 }
 
+/** `b - a` per sample: what happened between two scrapes of cumulative counters. */
 export function delta(a: Samples, b: Samples): Samples {
   const out: Samples = new Map();
   for (const [k, v] of b) out.set(k, v - (a.get(k) ?? 0));
   return out;
 }
 
+/** Sums samples of several processes. */
 export function merge(xs: Samples[]): Samples {
   const out: Samples = new Map();
   for (const x of xs) for (const [k, v] of x) out.set(k, (out.get(k) ?? 0) + v);

@@ -1,4 +1,4 @@
-/** Small statistics and table helpers for bench:pipeline. */
+/** Small statistics, number formats and the text table of bench:pipeline's report. */
 
 /** The q-quantile (0..1) of `xs` by nearest rank; NaN for an empty list. */
 export function quantile(xs: number[], q: number): number {
@@ -7,7 +7,15 @@ export function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 
+/** The sum of `xs` (0 for an empty list). */
 export const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** `x` with one decimal, or n/a. */
+export const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+/** `x` rounded to an integer, or n/a. */
+export const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
+/** A fraction as a percentage with one decimal (`0.995` -> `99.5 %`), or n/a. */
+export const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : 'n/a');
 
 /** Renders rows as a left/right aligned text table (numbers right-aligned). */
 export function table(header: string[], rows: string[][]): string {

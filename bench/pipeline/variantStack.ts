@@ -1,8 +1,9 @@
 /**
  * A diagnostic variant of the local stack for bench:pipeline: the same Temporal CLI dev server and SeaweedFS as
- * scripts/stack's startStack, but with extra `temporal server start-dev` arguments (e.g. SQLite pragmas, dynamic
- * config) or an in-memory Temporal store, to measure what the dev server's persistence costs. The default bench path
- * uses startStack itself; this is only used with --temporal-memory / --temporal-arg.
+ * scripts/stack's startStack, but with another Temporal store (the old rollback-journal SQLite, or in memory) or extra
+ * `temporal server start-dev` arguments (e.g. dynamic config), to measure what the dev server's persistence costs.
+ * The default bench path uses startStack itself; this is only used with --temporal-rollback / --temporal-memory /
+ * --temporal-arg.
  */
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -11,15 +12,22 @@ import { ensureTools, getFreePort, JOB_SEARCH_ATTRIBUTES, startProcess, startS3,
 import { waitFor } from '../../scripts/stack/process';
 import { ensureSearchAttributes } from '../../scripts/stack/temporal';
 
+/** The dev server's store: startStack's SQLite file in WAL mode, the CLI's default rollback journal, or in memory. */
+export type TemporalStore = 'wal' | 'rollback' | 'memory';
+
+/** The pragmas scripts/stack/temporal.ts starts the dev server with (the `wal` store). */
+const WAL_PRAGMAS = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
+
+/** How the variant differs from startStack, and where its data and output go. */
 export interface VariantOptions {
   dataDir: string;
-  /** No --db-filename: the dev server's in-memory SQLite. */
-  memory: boolean;
+  store: TemporalStore;
   /** Extra arguments for `temporal server start-dev`. */
   args: string[];
   log: (source: 'temporal' | 's3', line: string) => void;
 }
 
+/** Starts Temporal (with the variant's store and arguments) then SeaweedFS, like startStack. */
 export async function startVariantStack(config: StackConfig, opts: VariantOptions): Promise<Stack> {
   ensureTools();
   const port = await getFreePort();
@@ -37,7 +45,8 @@ export async function startVariantStack(config: StackConfig, opts: VariantOption
     '--log-format',
     'text',
   ];
-  if (!opts.memory) args.push('--db-filename', join(opts.dataDir, 'temporal.sqlite'));
+  if (opts.store !== 'memory') args.push('--db-filename', join(opts.dataDir, 'temporal.sqlite'));
+  if (opts.store === 'wal') args.push(...WAL_PRAGMAS);
   args.push(...opts.args);
   const proc = startProcess({ name: 'temporal', command: TEMPORAL_BIN, args, log: (line) => opts.log('temporal', line) });
   try {
