@@ -156,7 +156,10 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
   it('never protects by default a concept the user changes (seller: product is both)', async function () {
     this.timeout(60_000);
     const { token } = await stack.api.signUp();
-    const res = await stack.api.request('POST', '/jobs', { token, body: { preset_id: 'seller', item_count: 1, content_type: 'image/png' } });
+    const res = await stack.api.request('POST', '/jobs', {
+      token,
+      body: { preset_id: 'seller', item_count: 1, content_type: 'image/png' },
+    });
     const id = res.body.data.job.id;
     await uploadAll(res.body.data.uploads, [await encodeScene(sellerScene(0), 'png')]);
     await stack.api.request('POST', `/jobs/${id}/confirm-upload`, { token });

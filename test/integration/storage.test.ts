@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { parseConfig } from '../../domain/config';
 import { createStorage, type Storage } from '../../activities/storage';
 
-
 /** Changes one character of the X-Amz-Signature query parameter (hex), keeping it well-formed. */
 function tamperSignature(url: string): string {
   const u = new URL(url);

@@ -90,18 +90,16 @@ describeEachDatabase('job activities', (db) => {
   it('recordJob writes 500 items in one flush', async () => {
     const m = machine(500);
     const now = new Date();
-    await db()
-      .ds.getRepository(JobLog)
-      .insert({
-        id: m.input.jobId,
-        userId: m.input.userId,
-        presetId: 'interior',
-        status: 'created',
-        itemCount: 500,
-        contentType: 'image/png',
-        createdAt: now,
-        updatedAt: now,
-      });
+    await db().ds.getRepository(JobLog).insert({
+      id: m.input.jobId,
+      userId: m.input.userId,
+      presetId: 'interior',
+      status: 'created',
+      itemCount: 500,
+      contentType: 'image/png',
+      createdAt: now,
+      updatedAt: now,
+    });
     m.confirmUpload();
     m.execute({ concepts: ['wall'], protect: [], params });
     for (let i = 0; i < 500; i++) {
