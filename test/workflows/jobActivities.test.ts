@@ -31,6 +31,23 @@ describeEachDatabase('job activities', (db) => {
     return m;
   }
 
+  /** The row POST /jobs inserts before the workflow starts. */
+  async function insertApiRow(m: JobMachine) {
+    const now = new Date();
+    await db().ds.getRepository(JobLog).insert({
+      id: m.input.jobId,
+      userId: m.input.userId,
+      presetId: 'interior',
+      status: 'created',
+      itemCount: m.input.itemCount,
+      contentType: 'image/png',
+      idempotencyKey: 'k1',
+      requestHash: 'h',
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
   it('recordJob never creates the job row: a job the API deleted (refused or failed create) stays gone', async () => {
     const m = machine(2);
     await acts.recordJob(m.takeRecord());
@@ -42,19 +59,7 @@ describeEachDatabase('job activities', (db) => {
 
   it('recordJob updates the API row and upserts changed items, idempotently', async () => {
     const m = machine(3);
-    const now = new Date();
-    await db().ds.getRepository(JobLog).insert({
-      id: m.input.jobId,
-      userId: m.input.userId,
-      presetId: 'interior',
-      status: 'created',
-      itemCount: 3,
-      contentType: 'image/png',
-      idempotencyKey: 'k1',
-      requestHash: 'h',
-      createdAt: now,
-      updatedAt: now,
-    });
+    await insertApiRow(m);
     m.confirmUpload();
     m.execute({ concepts: ['wall'], protect: ['person'], params });
     m.itemStarted(0);
@@ -89,17 +94,7 @@ describeEachDatabase('job activities', (db) => {
 
   it('recordJob writes 500 items in one flush', async () => {
     const m = machine(500);
-    const now = new Date();
-    await db().ds.getRepository(JobLog).insert({
-      id: m.input.jobId,
-      userId: m.input.userId,
-      presetId: 'interior',
-      status: 'created',
-      itemCount: 500,
-      contentType: 'image/png',
-      createdAt: now,
-      updatedAt: now,
-    });
+    await insertApiRow(m);
     m.confirmUpload();
     m.execute({ concepts: ['wall'], protect: [], params });
     for (let i = 0; i < 500; i++) {
