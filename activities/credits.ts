@@ -149,7 +149,12 @@ export function createCredits(ds: DataSource) {
     async settle(userId: string, jobId: string, charge: number): Promise<Settlement> {
       try {
         return await inTransaction(ds, async (m): Promise<Settlement> => {
-          const user = await lockUser(m, userId);
+          // The lock comes first: on InnoDB the reads below then see every reservation committed before it.
+          const user = await lockUser(m, userId).catch((err: unknown) => {
+            if (err instanceof UnknownUserError) return null; // never reserved anything: nothing to settle or mark
+            throw err;
+          });
+          if (!user) return { charged: 0, released: 0 };
           const done = await m.findBy(BillingEvent, { ref: jobId });
           const reserve = done.find((e) => e.kind === 'reserve');
           const release = done.find((e) => e.kind === 'release');

@@ -23,6 +23,10 @@ export function requireAuth(secret: string): Middleware<RequestState> {
       throw new ApiError('UNAUTHORIZED', `invalid token: ${(err as Error).message}`);
     }
     if (typeof sub !== 'string' || sub.length === 0) throw new ApiError('UNAUTHORIZED', 'token has no subject');
+    // Malformed JSON (found by the body parser) is refused on every authenticated route, also on those that take no
+    // body (cancel, confirm-upload, DELETE): checked after the token so an anonymous caller learns nothing.
+    const malformed = (ctx.request as { bodyError?: Error }).bodyError;
+    if (malformed) throw malformed;
     ctx.state.userId = sub;
     ctx.state.log = ctx.state.log.child({ user_id: sub });
     return next();

@@ -8,6 +8,11 @@ import { ApiError, notFound } from './errors';
 import { WorkflowGoneError, type JobWorkflows } from './jobWorkflows';
 import { stateFromLog } from './jobViews';
 
+/** Whether a row belongs to a create still in progress (or one a retry with its Idempotency-Key will finish). */
+export function isUnreserved(job: JobLog): boolean {
+  return job.status === 'created' && job.creditsReserved === 0;
+}
+
 /** Job look-ups shared by the job, SSE and callback routes. */
 export function createJobReader(ds: DataSource, workflows: JobWorkflows) {
   const jobs = ds.getRepository(JobLog);
@@ -16,7 +21,8 @@ export function createJobReader(ds: DataSource, workflows: JobWorkflows) {
     /** The user's job, or 404 — also for a job of another user. */
     async ownJob(userId: string | undefined, id: string): Promise<JobLog> {
       const job = await jobs.findOneBy({ id, userId: userId ?? '' });
-      if (!job) throw notFound(`job '${id}'`);
+      // A row whose create has not learned its reservation yet is not a job for the user (yet).
+      if (!job || isUnreserved(job)) throw notFound(`job '${id}'`);
       return job;
     },
     /** The live state while the workflow runs; the DB mirror once it is terminal, gone, or Temporal is down. */

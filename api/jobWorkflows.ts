@@ -3,7 +3,7 @@
  * its state, and turn Temporal's errors into API errors. Routes talk to workflows only through this module.
  */
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import {
   INVALID_STATE,
   JOB_WORKFLOW_TYPE,
@@ -59,17 +59,26 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
 export function createJobWorkflows(client: Client, taskQueue: string) {
   const handle = (jobId: string) => client.workflow.getHandle(jobWorkflowId(jobId));
   return {
-    /** Starts the job's workflow and returns the outcome of its credit reservation. */
-    start(input: JobInput): Promise<ReserveResult> {
+    /**
+     * Starts the job's workflow — or attaches to it while it runs — and returns the outcome of its credit reservation;
+     * null when the workflow already ended (a job id is never started twice).
+     */
+    async start(input: JobInput): Promise<ReserveResult | null> {
       const startWorkflowOperation = new WithStartWorkflowOperation(JOB_WORKFLOW_TYPE, {
         workflowId: jobWorkflowId(input.jobId),
         taskQueue,
         args: [input],
         // USE_EXISTING: a retried request (same job id) attaches to the running workflow instead of failing.
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: jobSearchAttributes(input.userId, input.presetId, 'created'),
       });
-      return call(() => client.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation }));
+      try {
+        return await call(() => client.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation }));
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return null;
+        throw err;
+      }
     },
     confirmUpload: (jobId: string) => call(() => handle(jobId).executeUpdate(confirmUploadUpdate)),
     execute: (jobId: string, input: ExecuteInput) => call(() => handle(jobId).executeUpdate(executeUpdate, { args: [input] })),

@@ -12,7 +12,7 @@ import { findPreset } from '../../domain/presets';
 import type { UploadContentType } from '../../domain/storageKeys';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
-import type { JobState } from '../../workflows/contract';
+import type { JobInput, JobState, ReserveResult } from '../../workflows/contract';
 import { ApiError, notFound } from '../errors';
 import { resolveExecute } from '../executeRequest';
 import { createJobReader } from '../jobReader';
@@ -33,8 +33,19 @@ import {
 import { body, parseOrThrow, query, validationError } from '../validate';
 import { currentUser } from './me';
 
-/** How long a create with a repeated Idempotency-Key waits for the first request's reservation. */
-const RESERVATION_WAIT_MS = 15_000;
+/** The API error of a refused reservation. */
+function refusal(outcome: Exclude<ReserveResult, { ok: true }>): ApiError {
+  if (outcome.code === 'INSUFFICIENT_CREDITS') {
+    return new ApiError('INSUFFICIENT_CREDITS', `this job needs ${outcome.needed} credits, ${outcome.available} available`, {
+      needed: outcome.needed,
+      available: outcome.available,
+    });
+  }
+  return new ApiError('TOO_MANY_ACTIVE_JOBS', `at most ${outcome.limit} active jobs on this plan`, {
+    limit: outcome.limit,
+    active: outcome.active,
+  });
+}
 
 /** What the job routes need. */
 export interface JobsDeps {
@@ -77,22 +88,13 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
           job_id: existing.id,
         });
       }
-      // The first request may still be reserving: answer with its outcome, not a half-created job.
-      const reserved = await awaitReservation(existing);
-      if (!reserved) return create(); // the first request was refused or failed, so no job exists under this key
-      ctx.status = 200;
-      // Fresh upload URLs only while uploads are still expected.
-      const tickets = reserved.status === 'created' ? await uploadTickets(storage, reserved, ttl) : [];
-      ctx.body = { job: await view(await jobState(reserved), reserved), uploads: tickets };
+      return finish(existing, 200);
     };
     const create = async (): Promise<void> => {
       if (key) {
         const existing = await jobs.findOneBy({ userId: user.id, idempotencyKey: key });
         if (existing) return replay(existing);
       }
-      return createJob();
-    };
-    const createJob = async (): Promise<void> => {
       const now = new Date();
       const job = jobs.create({
         id: uuidv7(),
@@ -118,49 +120,56 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       try {
         await jobs.insert(job);
       } catch (err) {
-        // The same key raced in from a concurrent request: answer like a retry of it.
-        if (key && isDuplicateKey(err)) return replay(await jobs.findOneByOrFail({ userId: user.id, idempotencyKey: key }));
-        throw err;
+        if (!(key && isDuplicateKey(err))) throw err;
+        // The same key raced in from a concurrent request: answer like a retry of it (or afresh if it is gone).
+        const raced = await jobs.findOneBy({ userId: user.id, idempotencyKey: key });
+        return raced ? replay(raced) : create();
       }
-
-      let outcome;
-      try {
-        outcome = await workflows.start({
-          jobId: job.id,
-          userId: user.id,
-          presetId: preset.id,
-          itemCount: job.itemCount,
-          contentType: input.content_type,
-          unitCost: plan.unitCost,
-          uploadTimeout: config.UPLOAD_TIMEOUT,
-          gpuTaskQueue: config.GPU_TASK_QUEUE,
-          maxInFlight: config.JOB_MAX_IN_FLIGHT,
-        });
-      } catch (err) {
-        // Unknown whether the workflow started: stop it if it did (it then releases whatever it reserved), and drop
-        // the row, so the job never existed for the user and a retry with the same key creates it afresh.
-        await workflows.cancelQuietly(job.id);
-        await jobs.delete({ id: job.id });
-        throw err;
-      }
-      if (!outcome.ok) {
-        await jobs.delete({ id: job.id });
-        if (outcome.code === 'INSUFFICIENT_CREDITS') {
-          throw new ApiError('INSUFFICIENT_CREDITS', `this job needs ${outcome.needed} credits, ${outcome.available} available`, {
-            needed: outcome.needed,
-            available: outcome.available,
-          });
-        }
-        throw new ApiError('TOO_MANY_ACTIVE_JOBS', `at most ${outcome.limit} active jobs on this plan`, {
-          limit: outcome.limit,
-          active: outcome.active,
-        });
-      }
-      job.creditsReserved = outcome.amount;
-      await jobs.update({ id: job.id }, { creditsReserved: outcome.amount });
-      ctx.status = 201;
-      ctx.body = { job: await view(await jobState(job), job), uploads: await uploadTickets(storage, job, ttl) };
+      return finish(job, 201);
     };
+    /**
+     * Learns the reservation of a job whose create has not learned it yet — the first request, a concurrent one with
+     * the same key, or a retry after an unclear failure: the start attaches to the job's running workflow
+     * (USE_EXISTING) and its reserve update answers every caller with the same outcome — then answers.
+     */
+    const finish = async (job: JobLog, status: 200 | 201): Promise<void> => {
+      if (job.status === 'created' && job.creditsReserved === 0) {
+        let outcome: ReserveResult | null;
+        try {
+          outcome = await workflows.start(jobInput(job));
+        } catch (err) {
+          // Unknown whether the workflow started. With an Idempotency-Key the row stays and a retry with the key
+          // re-drives this same job; without one, stop the workflow if it did start and drop the row.
+          if (!key) {
+            await workflows.cancelQuietly(job.id);
+            await jobs.delete({ id: job.id });
+          }
+          throw err;
+        }
+        if (!outcome?.ok) {
+          await jobs.delete({ id: job.id }); // refused (or its workflow already ended): the job never existed
+          if (!outcome) return create();
+          throw refusal(outcome);
+        }
+        job.creditsReserved = outcome.amount;
+        await jobs.update({ id: job.id }, { creditsReserved: outcome.amount });
+      }
+      ctx.status = status;
+      // Upload URLs only while uploads are still expected.
+      const tickets = job.status === 'created' ? await uploadTickets(storage, job, ttl) : [];
+      ctx.body = { job: await view(await jobState(job), job), uploads: tickets };
+    };
+    const jobInput = (job: JobLog): JobInput => ({
+      jobId: job.id,
+      userId: job.userId,
+      presetId: job.presetId,
+      itemCount: job.itemCount,
+      contentType: job.contentType as UploadContentType,
+      unitCost: plan.unitCost,
+      uploadTimeout: config.UPLOAD_TIMEOUT,
+      gpuTaskQueue: config.GPU_TASK_QUEUE,
+      maxInFlight: config.JOB_MAX_IN_FLIGHT,
+    });
     await create();
   });
 
@@ -193,7 +202,11 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       return;
     }
     if (isTerminal(job.status)) throw new ApiError('INVALID_STATE', `job is ${job.status}`);
-    ctx.body = await view(await workflowCall(job, () => workflows.cancel(job.id)), job);
+    const state = await workflowCall(job, () => workflows.cancel(job.id));
+    // 200 with the canceled job; 202 when settling is still under way after the workflow's wait (rare: a dead GPU
+    // worker's items wait out their heartbeat timeout) — the job ends canceled, GET /jobs/{id} shows it.
+    ctx.status = state.status === 'canceled' ? 200 : 202;
+    ctx.body = await view(state, job);
   });
 
   router.get('/jobs/:id', deps.auth, async (ctx) => {
@@ -209,6 +222,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       .orderBy('j.id', 'DESC')
       .take(q.limit + 1);
     if (q.cursor) qb.andWhere('j.id < :c', { c: q.cursor });
+    qb.andWhere("NOT (j.status = 'created' AND j.credits_reserved = 0)"); // creates in progress (see isUnreserved)
     const rows = await qb.getMany();
     const page = rows.slice(0, q.limit);
     const counts = await itemCounts(page.map((j) => j.id));
@@ -232,18 +246,6 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       .getRawMany();
     for (const r of rows) out.set(r.job_id, { ...out.get(r.job_id), [r.status]: Number(r.n) });
     return out;
-  }
-
-  /** Waits for the create that inserted `job` to learn its reservation; null when that create gave up (row deleted). */
-  async function awaitReservation(job: JobLog): Promise<JobLog | null> {
-    const until = Date.now() + RESERVATION_WAIT_MS;
-    for (let row: JobLog | null = job; ; row = await jobs.findOneBy({ id: job.id })) {
-      if (!row || row.creditsReserved > 0) return row;
-      if (Date.now() > until) {
-        throw new ApiError('UNAVAILABLE', 'the first request with this Idempotency-Key is still in progress', {}, { 'Retry-After': '1' });
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 
   /** Runs an update; a workflow that is gone means the job already ended. */
@@ -312,7 +314,7 @@ export const jobsDocs: RouteDoc[] = [
     tag: 'jobs',
     summary: 'Cancel (in-flight items stop, their credits are refunded)',
     auth: true,
-    response: { status: 200, data: JobView },
+    response: { status: 200, data: JobView, description: 'canceled (202 with the same JobView while settling is still under way)' },
     errors: ['NOT_FOUND', 'INVALID_STATE', 'UNAVAILABLE'],
   },
   {

@@ -17,6 +17,26 @@ describeEachDatabase('request bodies and the envelope', (db) => {
     assert.equal(res.body.error.code, 'INVALID_JSON');
   });
 
+  it('refuses malformed JSON also on routes that take no body, and does nothing', async () => {
+    const id = (
+      await api.request('POST', '/rules', {
+        token,
+        body: {
+          name: 'r',
+          preset_id: 'seller',
+          concepts: ['background'],
+          params: { operations: [{ concept: 'background', op: 'replace', color: '#FFFFFF' }] },
+        },
+      })
+    ).body.data.id;
+    const res = await api.request('DELETE', `/rules/${id}`, { token, raw: '{"oops', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'INVALID_JSON');
+    assert.equal((await api.request('GET', `/rules/${id}`, { token })).status, 200, 'the rule is still there');
+    const anonymous = await api.request('DELETE', `/rules/${id}`, { raw: '{"oops', headers: { 'content-type': 'application/json' } });
+    assert.equal(anonymous.status, 401, 'the token is checked first');
+  });
+
   it('answers a body over 64 KiB with 413 PAYLOAD_TOO_LARGE, declared or chunked', async () => {
     const big = JSON.stringify({ name: 'x'.repeat(70 * 1024) });
     const res = await api.request('POST', '/rules', { token, raw: big, headers: { 'content-type': 'application/json' } });

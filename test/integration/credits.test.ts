@@ -112,4 +112,8 @@ describeEachDatabase('credit ledger', (db) => {
     const row = await assertLedgerBalances(credits, user, db().ds);
     assert.deepEqual([row.balance, row.reserved, row.activeJobs], [PLANS.free.signupCredits, 0, 0]);
   });
+
+  it('settles a job of a user that does not exist to zero, without failing', async () => {
+    assert.deepEqual(await credits.settle(uuidv7(), uuidv7(), 3), { charged: 0, released: 0 });
+  });
 });
