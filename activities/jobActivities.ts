@@ -6,9 +6,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource, EntityManager, QueryDeepPartialEntity } from 'typeorm';
 import type { JobRecord } from '../domain/jobMachine';
-import type { ReserveResult } from '../workflows/contract';
-import { JobSettledError, UnknownUserError, type Credits, type Settlement } from './credits';
-import { inTransaction } from './transaction';
+import type { ReserveResult } from '../domain/jobData';
+import { JobSettledError, UnknownUserError, type Credits, type Settlement } from '../services/credits';
+import { inTransaction } from '../services/transaction';
 import { JobItemLog } from '../entities/JobItemLog';
 import { JobLog } from '../entities/JobLog';
 

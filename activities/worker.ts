@@ -9,10 +9,10 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { DataSource } from 'typeorm';
 import { parseConfig } from '../domain/config';
 import { openDatabase } from '../entities/dataSource';
-import { createCredits, type Credits } from './credits';
+import { createCredits, type Credits } from '../services/credits';
 import { createJobActivities } from './jobActivities';
-import { createLogger } from './logger';
-import { activityMetricsInterceptor, installWorkerRuntime } from './telemetry';
+import { createLogger } from '../services/logger';
+import { activityMetricsInterceptor, installWorkerRuntime } from '../services/telemetry';
 
 /** What an orchestration worker needs; `workflowBundle` lets tests bundle the workflows once per suite. */
 export interface OrchestrationWorkerDeps {

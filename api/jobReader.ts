@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { isTerminal } from '../domain/jobStates';
 import { JobItemLog } from '../entities/JobItemLog';
 import { JobLog } from '../entities/JobLog';
-import type { JobState } from '../workflows/contract';
+import type { JobState } from '../domain/jobData';
 import { ApiError, notFound } from './errors';
 import { WorkflowGoneError, type JobWorkflows } from './jobWorkflows';
 import { stateFromLog } from './jobViews';

@@ -1,5 +1,5 @@
 /** The uploads of a job: presigned PUT tickets for the app, and the check that every input arrived within the limit. */
-import type { Storage } from '../activities/storage';
+import type { Storage } from '../services/storage';
 import { inputKey, MAX_UPLOAD_BYTES, type UploadContentType } from '../domain/storageKeys';
 import type { JobLog } from '../entities/JobLog';
 import { ApiError } from './errors';

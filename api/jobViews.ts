@@ -1,13 +1,13 @@
 /** JobView (API.md §12) from the workflow's state or, once the workflow is gone, from the DB mirror. */
 import type { z } from 'zod';
-import type { Storage } from '../activities/storage';
-import type { ItemChecks } from '../gpu-activities/contract';
+import type { Storage } from '../services/storage';
+import type { ItemChecks } from '../domain/jobData';
 import { progressOf } from '../domain/jobMachine';
 import { inputKey, type UploadContentType } from '../domain/storageKeys';
 import type { ItemStatus } from '../domain/jobStates';
 import type { JobItemLog } from '../entities/JobItemLog';
 import type { JobLog } from '../entities/JobLog';
-import type { ItemState, JobState } from '../workflows/contract';
+import type { ItemState, JobState } from '../domain/jobData';
 import type { ItemView, JobView } from './schemas';
 
 /** Rebuilds a JobState from the DB mirror (items not yet flushed are pending, or canceled once the job is). */

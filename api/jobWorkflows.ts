@@ -16,9 +16,8 @@ import {
   stateQuery,
   type ExecuteInput,
   type JobInput,
-  type JobState,
-  type ReserveResult,
 } from '../workflows/contract';
+import type { JobState, ReserveResult } from '../domain/jobData';
 import { jobSearchAttributes } from '../workflows/searchAttributes';
 import { ApiError } from './errors';
 

@@ -2,9 +2,9 @@
 import 'dotenv/config';
 import 'reflect-metadata';
 import { Client, Connection } from '@temporalio/client';
-import { createCredits } from '../activities/credits';
-import { createLogger } from '../activities/logger';
-import { createStorage } from '../activities/storage';
+import { createCredits } from '../services/credits';
+import { createLogger } from '../services/logger';
+import { createStorage } from '../services/storage';
 import { ConfigError, parseConfig } from '../domain/config';
 import { openDatabase } from '../entities/dataSource';
 import { createApp } from './app';

@@ -11,10 +11,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { RuleParams } from '../domain/ruleParams';
-import { KernelPool } from '../gpu-activities/rules/kernelPool';
-import { renderRule } from '../gpu-activities/rules/render';
-import { SharedArena } from '../gpu-activities/rules/sharedArena';
-import { createRuleEngine } from '../gpu-activities/rules/engine';
+import { KernelPool } from '../activities/rules/kernelPool';
+import { renderRule } from '../activities/rules/render';
+import { SharedArena } from '../activities/rules/sharedArena';
+import { createRuleEngine } from '../activities/rules/engine';
 import { BENCH_SIZE, makeScene } from './scene';
 
 const ROOT = resolve(__dirname, '..');

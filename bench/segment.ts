@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { ensureModelFixture } from '../scripts/model-fixture/generate';
-import { encodeMaskPng } from '../gpu-activities/rules/masks';
+import { encodeMaskPng } from '../services/image/masks';
 import { createSegmenter } from '../gpu-activities/segmenter/segmenter';
 import { BENCH_SIZE, makeScene } from './scene';
 

@@ -28,6 +28,7 @@ const Env = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('s3-jobs'),
   GPU_TASK_QUEUE: z.string().default('s3-gpu'),
+  CPU_TASK_QUEUE: z.string().default('s3-cpu'),
   STORAGE_S3_ENDPOINT: z.url().default('http://127.0.0.1:8333'),
   STORAGE_PUBLIC_ENDPOINT: z.url().optional(),
   STORAGE_ACCESS_KEY: z.string().min(1).default('s3dev'),
@@ -45,6 +46,8 @@ const Env = z.object({
   ORT_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   SEGMENT_SCORE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
   BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Concurrent rule applications per CPU worker; 0 = one per core the process may use. */
+  CPU_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(0),
   UPLOAD_TIMEOUT: duration.default('24h'),
   JOB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
   ANON_RATE_LIMIT: z.coerce.number().int().positive().default(20),

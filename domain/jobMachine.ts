@@ -5,8 +5,16 @@
  */
 import { canTransition, isItemTerminal, isTerminal, type ItemStatus, type JobStatus, type StateError } from './jobStates';
 import type { RuleParams } from './ruleParams';
-import type { ItemChecks } from '../gpu-activities/contract';
-import type { ItemState, JobCredits, JobInput, JobState, Progress, ReserveResult } from '../workflows/contract';
+import {
+  refusalMessage,
+  type ItemChecks,
+  type ItemState,
+  type JobCredits,
+  type JobState,
+  type Progress,
+  type ReserveResult,
+} from './jobData';
+import type { UploadContentType } from './storageKeys';
 
 /** Thrown when an operation is not valid in the job's current status (the workflow maps it to INVALID_STATE). */
 export class InvalidStateError extends Error {
@@ -38,7 +46,16 @@ export interface ItemResult {
   checks: ItemChecks;
 }
 
-type MachineInput = Pick<JobInput, 'jobId' | 'userId' | 'presetId' | 'itemCount' | 'unitCost' | 'contentType'>;
+/** What the machine needs of the job's input (the workflow's JobInput has these and more). */
+export interface MachineInput {
+  jobId: string;
+  userId: string;
+  presetId: string;
+  itemCount: number;
+  /** Credits per item; the reservation is itemCount × unitCost. */
+  unitCost: number;
+  contentType: UploadContentType;
+}
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -275,10 +292,4 @@ export class JobMachine {
     this.version++;
     this.updatedAt = this.clock().toISOString();
   }
-}
-
-function refusalMessage(r: Exclude<ReserveResult, { ok: true }>): string {
-  return r.code === 'INSUFFICIENT_CREDITS'
-    ? `the job needs ${r.needed} credits, ${r.available} available`
-    : `${r.active} active jobs, the plan allows ${r.limit}`;
 }

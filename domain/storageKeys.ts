@@ -10,9 +10,25 @@ export function inputKey(userId: string, jobId: string, idx: number, contentType
   return `inputs/${userId}/${jobId}/${idx}.${UPLOAD_TYPES[contentType]}`;
 }
 
-/** Where the result PNG of item `idx` is written. */
-export function resultKey(userId: string, jobId: string, idx: number): string {
-  return `outputs/${userId}/${jobId}/${idx}_result.png`;
+/** The formats a result can be written in (API.md "Output format"): png is lossless, the default. */
+export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
+/** A result's output format. */
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+/** File extension and Content-Type of each output format. */
+export const OUTPUT_TYPES: Record<OutputFormat, { ext: string; contentType: string }> = {
+  png: { ext: 'png', contentType: 'image/png' },
+  jpeg: { ext: 'jpg', contentType: 'image/jpeg' },
+  webp: { ext: 'webp', contentType: 'image/webp' },
+};
+
+/** `v{n}/` for variant n of a job (compare), nothing for the job's own results (variant 0). */
+function variantDir(variant: number): string {
+  return variant > 0 ? `v${variant}/` : '';
+}
+
+/** Where the result of item `idx` is written: the job's own (variant 0) or variant n's, in its output format. */
+export function resultKey(userId: string, jobId: string, idx: number, format: OutputFormat = 'png', variant = 0): string {
+  return `outputs/${userId}/${jobId}/${variantDir(variant)}${idx}_result.${OUTPUT_TYPES[format].ext}`;
 }
 
 /** Where the 8-bit mask of one concept (or protect concept) of item `idx` is written. */
@@ -20,9 +36,9 @@ export function maskKey(userId: string, jobId: string, idx: number, concept: str
   return `masks/${userId}/${jobId}/${idx}_${concept}.png`;
 }
 
-/** Where the JPEG preview (≤ 512 px long side) of item `idx` is written. */
-export function previewKey(userId: string, jobId: string, idx: number): string {
-  return `previews/${userId}/${jobId}/${idx}_thumb.jpg`;
+/** Where the JPEG preview (≤ 512 px long side) of item `idx` is written (of variant n when given). */
+export function previewKey(userId: string, jobId: string, idx: number, variant = 0): string {
+  return `previews/${userId}/${jobId}/${variantDir(variant)}${idx}_thumb.jpg`;
 }
 
 /** Largest accepted upload, in bytes (API.md, confirm-upload). */

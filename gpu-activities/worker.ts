@@ -1,24 +1,18 @@
 /**
- * The GPU worker: polls the GPU task queue for `segment` and `applyRule`, BATCH_CONCURRENCY at a time, with one SAM3
- * model per process loaded and warmed before it polls. `npm run gpu-worker` is the entry point; `createGpuWorker`
+ * The GPU worker: polls the GPU task queue for `segment` (nothing else: rule apply is the CPU fleet's), BATCH_CONCURRENCY
+ * at a time, with one SAM3 model per process loaded and warmed before it polls. `npm run gpu-worker` is the entry point; `createGpuWorker`
  * runs it in-process for end-to-end tests and the demo.
  */
 import 'dotenv/config';
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { parseConfig, type Config } from '../domain/config';
-import { createLogger } from '../activities/logger';
-import { createStorage } from '../activities/storage';
-import { activityMetricsInterceptor, installWorkerRuntime } from '../activities/telemetry';
+import { createLogger } from '../services/logger';
+import { createStorage } from '../services/storage';
+import { activityMetricsInterceptor, installWorkerRuntime } from '../services/telemetry';
 import { createGpuActivities } from './activities';
-import { KernelPool } from './rules/kernelPool';
-import { createRuleEngine } from './rules/engine';
 import { createSegmenter } from './segmenter/segmenter';
 import type { ModelLog } from './segmenter/sam3Model';
-
-// The config's default MODEL_DIR: where the contract-fixture model lives in development.
-const DEV_MODEL_DIR = '.data/model-fixture';
 
 /** The configuration the GPU worker reads. */
 export type GpuWorkerConfig = Pick<
@@ -37,7 +31,7 @@ export type GpuWorkerConfig = Pick<
   | 'STORAGE_FORCE_PATH_STYLE'
 >;
 
-/** Creates (does not run) a GPU worker; the model and the kernel threads are warm when this resolves. */
+/** Creates (does not run) a GPU worker; the model is loaded and warm when this resolves. */
 export async function createGpuWorker(
   connection: NativeConnection,
   config: GpuWorkerConfig,
@@ -45,8 +39,6 @@ export async function createGpuWorker(
   options: Partial<WorkerOptions> = {},
 ): Promise<{ worker: Worker; close(): Promise<void> }> {
   const storage = createStorage(config);
-  // Pixel kernels are CPU work: more threads than cores only adds contention.
-  const pool = new KernelPool(Math.max(1, Math.min(config.BATCH_CONCURRENCY, availableParallelism())));
   const segmenter = createSegmenter({
     modelDir: config.MODEL_DIR,
     provider: config.ORT_EXECUTION_PROVIDER,
@@ -55,12 +47,13 @@ export async function createGpuWorker(
   });
   try {
     const loadStarted = performance.now();
-    await Promise.all([segmenter.warm().then(() => recordModelLoad(performance.now() - loadStarted, log)), pool.warm()]);
+    await segmenter.warm();
+    recordModelLoad(performance.now() - loadStarted, log);
     const worker = await Worker.create({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.GPU_TASK_QUEUE,
-      activities: createGpuActivities({ storage, segmenter, engine: createRuleEngine({ pool }) }),
+      activities: createGpuActivities({ storage, segmenter }),
       maxConcurrentActivityTaskExecutions: config.BATCH_CONCURRENCY,
       // Heartbeats reach the server at least every second, so a cancel reaches a running item within about a second
       // (the default throttle is 0.8 × the heartbeat timeout, 16 s here).
@@ -74,12 +67,10 @@ export async function createGpuWorker(
     return {
       worker,
       async close() {
-        await pool.close();
         storage.destroy();
       },
     };
   } catch (err) {
-    await pool.close();
     storage.destroy();
     throw err;
   }
@@ -97,11 +88,6 @@ async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const logger = createLogger('gpu-worker', { level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' });
   installWorkerRuntime(logger, config.METRICS_PORT);
-  if (config.NODE_ENV !== 'production' && config.MODEL_DIR === DEV_MODEL_DIR) {
-    // Development default: the contract-fixture model, generated on first use (it is git-ignored).
-    const { ensureModelFixture } = await import('../scripts/model-fixture/generate');
-    if (ensureModelFixture(config.MODEL_DIR)) logger.info({ modelDir: config.MODEL_DIR }, 'generated the contract-fixture model');
-  }
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const { worker, close } = await createGpuWorker(connection, config, {

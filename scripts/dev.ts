@@ -1,7 +1,7 @@
 /**
  * `npm run dev`: the whole system on this machine with one command. Starts Temporal (7233, UI 8233) and SeaweedFS
  * (S3 on 8333) with state under .data/ so workflows and objects survive restarts, applies DB migrations, then runs
- * the API and both workers with logs prefixed by process. Ctrl-C stops everything; if any process dies, everything
+ * the API and the three workers (orchestration, CPU, GPU) with logs prefixed by process. Ctrl-C stops everything; if any process dies, everything
  * is stopped and the exit code is 1.
  * Ports: TEMPORAL_PORT, TEMPORAL_UI_PORT, S3_PORT. The rest of the configuration is domain/config.ts (.env).
  */
@@ -9,12 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import { ConfigError, parseConfig, type Config } from '../domain/config';
+import { DEV_MODEL_DIR, ensureModelFixture } from './model-fixture/generate';
 import { prefixedLogger, startProcess, type ManagedProcess } from './stack/process';
 import { REPO_ROOT, startStack, type Stack } from './stack';
 
 const APPS = [
   { name: 'api', entry: 'api/server.ts' },
   { name: 'worker', entry: 'activities/worker.ts' },
+  { name: 'cpu', entry: 'activities/cpuWorker.ts' },
   { name: 'gpu', entry: 'gpu-activities/worker.ts' },
 ];
 
@@ -88,6 +90,10 @@ async function main(): Promise<void> {
   void stack.exited.then((name) => void shutdown(1, `${name} exited unexpectedly`));
 
   const env: NodeJS.ProcessEnv = { ...process.env, ...stack.env };
+  if (config.MODEL_DIR === DEV_MODEL_DIR && ensureModelFixture(config.MODEL_DIR)) {
+    // Development default: the contract-fixture model, generated on first use (it is git-ignored).
+    say(`generated the contract-fixture model in ${config.MODEL_DIR}`);
+  }
 
   if (fs.existsSync(path.join(REPO_ROOT, 'entities/migrate.ts'))) {
     say('applying database migrations');

@@ -4,8 +4,7 @@
  * Only `@temporalio/workflow` definitions and types live here: it is safe inside the workflow bundle.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ItemChecks, PromptRef } from '../gpu-activities/contract';
-import type { ItemStatus, JobStatus, StateError } from '../domain/jobStates';
+import type { JobState, PromptRef, ReserveResult } from '../domain/jobData';
 import type { RuleParams } from '../domain/ruleParams';
 import type { UploadContentType } from '../domain/storageKeys';
 
@@ -31,69 +30,19 @@ export interface JobInput {
   unitCost: number;
   /** How long to wait for confirm-upload (and then for execute), a duration string like `24h`. */
   uploadTimeout: string;
-  /** Task queue the GPU workers poll. */
+  /** Task queue the GPU workers poll (segment). */
   gpuTaskQueue: string;
+  /** Task queue the CPU workers poll (applyRule); absent in jobs started before the CPU fleet existed. */
+  cpuTaskQueue?: string;
   /** Items in flight at once for this job (bounded fan-out). */
   maxInFlight: number;
 }
-
-/** Outcome of the credit reservation, returned to `POST /jobs` through Update-with-Start. */
-export type ReserveResult =
-  | { ok: true; amount: number }
-  | { ok: false; code: 'INSUFFICIENT_CREDITS'; needed: number; available: number }
-  | { ok: false; code: 'TOO_MANY_ACTIVE_JOBS'; limit: number; active: number };
 
 /** What `execute` carries: resolved prompts and validated params (the API checked them against the preset). */
 export interface ExecuteInput {
   concepts: PromptRef[];
   protect: PromptRef[];
   params: RuleParams;
-}
-
-/** One item's state. */
-export interface ItemState {
-  idx: number;
-  status: ItemStatus;
-  error?: StateError;
-  resultKey?: string;
-  previewKey?: string;
-  masks?: Record<string, string>;
-  checks?: ItemChecks;
-}
-
-/** Progress counters of a job (API.md JobView `progress`). */
-export interface Progress {
-  total: number;
-  done: number;
-  failed: number;
-  running: number;
-  pending: number;
-  canceled: number;
-  percent: number;
-}
-
-/** Credits of a job (API.md JobView `credits`). */
-export interface JobCredits {
-  reserved: number;
-  charged: number;
-  refunded: number;
-}
-
-/** The whole state of a job as the `state` query returns it (and as the DB mirror stores it). */
-export interface JobState {
-  jobId: string;
-  userId: string;
-  presetId: string;
-  status: JobStatus;
-  itemCount: number;
-  progress: Progress;
-  credits: JobCredits;
-  error: StateError | null;
-  items: ItemState[];
-  /** ISO times from the workflow clock. */
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
 }
 
 /** Update-with-Start target: reserves the job's credits; the workflow ends by itself when refused. */
@@ -108,6 +57,9 @@ export const cancelUpdate = defineUpdate<JobState>('cancel');
 export const cancelSignal = defineSignal('cancel');
 /** The job's current state. */
 export const stateQuery = defineQuery<JobState>('state');
+
+/** The CPU queue of a job whose input names none (started before the CPU fleet existed); config's default. */
+export const DEFAULT_CPU_TASK_QUEUE = 's3-cpu';
 
 /** Reasons an update is rejected (ApplicationFailure type), mapped by the API to 409 INVALID_STATE. */
 export const INVALID_STATE = 'INVALID_STATE';

@@ -1,6 +1,6 @@
 /**
  * The job workflow (DESIGN.md "The job workflow"): reserve -> await upload -> await execute -> bounded fan-out of
- * segment + applyRule per item on the GPU task queue -> settle once -> final DB flush. Thin wiring around JobMachine;
+ * segment (GPU task queue) + applyRule (CPU task queue) per item -> settle once -> final DB flush. Thin wiring around JobMachine;
  * deterministic: no I/O, no Node APIs, activities imported as types only, time from the workflow clock.
  */
 import {
@@ -16,15 +16,19 @@ import {
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  type ActivityInterfaceFor,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { JobMachine } from '../domain/jobMachine';
 import type { StateError } from '../domain/jobStates';
 import type { JobActivities } from '../activities/jobActivities';
-import { ItemFailure, type GpuActivities } from '../gpu-activities/contract';
+import { ItemFailure } from '../domain/jobData';
+import type { CpuActivities } from '../activities/contract';
+import type { GpuActivities } from '../gpu-activities/contract';
 import { inputKey } from '../domain/storageKeys';
 import {
+  DEFAULT_CPU_TASK_QUEUE,
   INVALID_STATE,
   cancelSignal,
   cancelUpdate,
@@ -34,14 +38,14 @@ import {
   stateQuery,
   type ExecuteInput,
   type JobInput,
-  type JobState,
-  type ReserveResult,
 } from './contract';
+import type { JobState, ReserveResult } from '../domain/jobData';
 import { JOB_STATUS_KEY, jobSearchAttributes } from './searchAttributes';
 
 // patched() ids: each names a change made while jobs of the previous code may still be running.
 const BOUNDED_CANCEL_WAIT = 'bounded-cancel-wait';
 const THROTTLED_FLUSH = 'throttled-flush';
+const CPU_FLEET = 'cpu-fleet';
 /** Least time between two DB-mirror flushes while items are finishing (GET /jobs/{id} reads the live state anyway). */
 const FLUSH_EVERY_MS = 1000;
 /** How long the cancel update waits for the job to settle before it answers with the state so far. */
@@ -57,10 +61,10 @@ const { reserveCredits } = proxyActivities<JobActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 3 },
 });
-/** Options of the GPU activities (the task queue comes from the job's input). */
-export const GPU_ACTIVITY_OPTIONS: ActivityOptions = {
-  // segment + applyRule of one image take well under a minute on a GPU; the heartbeat timeout is what notices a
-  // killed GPU worker, so its item is retried on another worker after ~20 s instead of after startToClose.
+/** Options of the item activities, GPU and CPU (the task queues come from the job's input). */
+export const ITEM_ACTIVITY_OPTIONS: ActivityOptions = {
+  // segment or applyRule of one image take seconds; the heartbeat timeout is what notices a killed worker, so its
+  // item is retried on another worker after ~20 s instead of after startToClose.
   startToCloseTimeout: '10m',
   heartbeatTimeout: '20s',
   // Explicit: wait until the activity acknowledged the cancel, so no item is still running once cancel returns
@@ -80,7 +84,7 @@ export const GPU_ACTIVITY_OPTIONS: ActivityOptions = {
 export async function jobWorkflow(input: JobInput): Promise<JobState> {
   // `new Date()` inside a workflow is the deterministic workflow clock (the time of the current workflow task).
   const m = new JobMachine(input, () => new Date());
-  const gpu = proxyActivities<GpuActivities>({ ...GPU_ACTIVITY_OPTIONS, taskQueue: input.gpuTaskQueue });
+  const gpu = proxyActivities<GpuActivities>({ ...ITEM_ACTIVITY_OPTIONS, taskQueue: input.gpuTaskQueue });
   const fanOut = new CancellationScope();
   let reservation: Promise<ReserveResult> | undefined;
   let reserveFailed = false;
@@ -226,22 +230,26 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
 
   /** Runs every item, at most `maxInFlight` at once; lanes pull the next index, so order is deterministic. */
   async function runItems(ex: ExecuteInput): Promise<void> {
+    // Rule apply is CPU work: it runs on the CPU fleet's queue, so a GPU slot only ever waits on the model. Jobs that
+    // executed before the CPU fleet existed replay with applyRule on the GPU queue.
+    const cpuQueue = patched(CPU_FLEET) ? (input.cpuTaskQueue ?? DEFAULT_CPU_TASK_QUEUE) : input.gpuTaskQueue;
+    const cpu = proxyActivities<CpuActivities>({ ...ITEM_ACTIVITY_OPTIONS, taskQueue: cpuQueue });
     let next = 0;
     const lane = async () => {
-      while (next < input.itemCount && !m.cancelRequested) await runItem(next++, ex);
+      while (next < input.itemCount && !m.cancelRequested) await runItem(next++, ex, cpu);
     };
     const lanes = Math.max(1, Math.min(input.maxInFlight, input.itemCount));
     // Each item catches its own failure, so the scope's promise settles once every lane has stopped.
     await fanOut.run(() => Promise.all(Array.from({ length: lanes }, lane)));
   }
 
-  async function runItem(idx: number, ex: ExecuteInput): Promise<void> {
+  async function runItem(idx: number, ex: ExecuteInput, cpu: ActivityInterfaceFor<CpuActivities>): Promise<void> {
     const item = { userId: input.userId, jobId: input.jobId, idx, inputKey: inputKey(input.userId, input.jobId, idx, input.contentType) };
     m.itemStarted(idx);
     changed();
     try {
       const seg = await gpu.segment({ item, concepts: ex.concepts, protect: ex.protect });
-      const res = await gpu.applyRule({
+      const res = await cpu.applyRule({
         item,
         masks: seg.masks,
         concepts: ex.concepts.map((c) => c.id),
@@ -259,7 +267,7 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
   }
 }
 
-/** An item's error from an activity failure: the GPU worker's non-retryable type, or PROCESSING_FAILED. */
+/** An item's error from an activity failure: a worker's non-retryable item failure type, or PROCESSING_FAILED. */
 function itemError(err: unknown): StateError {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && (Object.values(ItemFailure) as string[]).includes(cause.type ?? '')) {

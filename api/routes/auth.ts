@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { Credits } from '../../activities/credits';
+import type { Credits } from '../../services/credits';
 import type { Config } from '../../domain/config';
 import { durationMs } from '../../domain/config';
 import { issueToken } from '../auth';

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import type { Storage } from '../../activities/storage';
+import type { Storage } from '../../services/storage';
 import { isTerminal } from '../../domain/jobStates';
 import type { UploadContentType } from '../../domain/storageKeys';
 import type { JobReader } from '../jobReader';

@@ -3,8 +3,8 @@ import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
-import type { Storage } from '../../activities/storage';
-import { isDuplicateKey } from '../../activities/transaction';
+import type { Storage } from '../../services/storage';
+import { isDuplicateKey } from '../../services/transaction';
 import type { Config } from '../../domain/config';
 import { isTerminal, type ItemStatus } from '../../domain/jobStates';
 import { planOf } from '../../domain/plans';
@@ -12,7 +12,8 @@ import { findPreset } from '../../domain/presets';
 import type { UploadContentType } from '../../domain/storageKeys';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
-import type { JobInput, JobState, ReserveResult } from '../../workflows/contract';
+import type { JobInput } from '../../workflows/contract';
+import type { JobState, ReserveResult } from '../../domain/jobData';
 import { ApiError, notFound } from '../errors';
 import { resolveExecute } from '../executeRequest';
 import { createJobReader } from '../jobReader';
@@ -168,6 +169,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       unitCost: plan.unitCost,
       uploadTimeout: config.UPLOAD_TIMEOUT,
       gpuTaskQueue: config.GPU_TASK_QUEUE,
+      cpuTaskQueue: config.CPU_TASK_QUEUE,
       maxInFlight: config.JOB_MAX_IN_FLIGHT,
     });
     await create();

@@ -6,7 +6,8 @@
  */
 import { Context } from '@temporalio/activity';
 import { DefaultLogger, Worker, type NativeConnection } from '@temporalio/worker';
-import type { ApplyRuleInput, ApplyRuleResult, GpuActivities, SegmentInput, SegmentResult } from '../../gpu-activities/contract';
+import type { ApplyRuleInput, ApplyRuleResult, CpuActivities } from '../../activities/contract';
+import type { GpuActivities, SegmentInput, SegmentResult } from '../../gpu-activities/contract';
 
 /** The SDK logger of bench processes: warnings and worse, minus the expected note of an activity-only worker. */
 export function benchSdkLogger(): DefaultLogger {
@@ -69,7 +70,7 @@ export class SerialGpu {
 }
 
 /** The stand-in activities of worker `w`; each execution is appended to `records`. */
-export function createStandInActivities(w: number, model: GpuModel, records: ActivityRecord[]): GpuActivities {
+export function createStandInActivities(w: number, model: GpuModel, records: ActivityRecord[]): GpuActivities & CpuActivities {
   const gpu = new SerialGpu();
   const info = () => Context.current().info;
   return {

@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
-import { createCredits } from '../../activities/credits';
+import { createCredits } from '../../services/credits';
 import { createOrchestrationWorker } from '../../activities/worker';
 import { issueToken } from '../../api/auth';
 import { parseConfig, type Config } from '../../domain/config';

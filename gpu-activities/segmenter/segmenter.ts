@@ -5,9 +5,9 @@
  * for every item.
  */
 import sharp from 'sharp';
-import type { PromptRef } from '../contract';
+import type { PromptRef } from '../../domain/jobData';
 import { ClipTokenizer } from '../tokenizer/clipTokenizer';
-import { DEFAULT_IMAGE_LIMITS, classifyDecodeError, inspectImage, openImage, type ImageLimits } from '../image/inputImage';
+import { DEFAULT_IMAGE_LIMITS, classifyDecodeError, inspectImage, openImage, type ImageLimits } from '../../services/image/inputImage';
 import { Sam3Model, type ExecutionProvider, type ModelLog, type TextFeatures } from './sam3Model';
 import { SAM3_IMAGE_SIZE } from './sam3Layout';
 import { DEFAULT_POSTPROCESS, maskCoverage, selectInstances, unionMask, type InstanceMasks } from './postprocess';

@@ -7,6 +7,9 @@ import { SAM3_FILE_NAMES as SAM3_FILES } from '../../gpu-activities/segmenter/sa
 import { decoderGraph, imageEncoderGraph, languageEncoderGraph } from './sam3Fixture';
 
 /** The three files' paths under a model directory. */
+/** The config's default MODEL_DIR: where the contract-fixture model lives in development. */
+export const DEV_MODEL_DIR = '.data/model-fixture';
+
 export function sam3Paths(modelDir: string): { imageEncoder: string; languageEncoder: string; decoder: string } {
   const dir = join(modelDir, 'sam3');
   return {

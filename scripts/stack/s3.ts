@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createStorage, type StorageConfig } from '../../activities/storage';
+import { createStorage, type StorageConfig } from '../../services/storage';
 import { getFreePorts, isPortOpen } from './ports';
 import { startProcess, waitFor, type ManagedProcess } from './process';
 import { WEED_BIN } from './tools';

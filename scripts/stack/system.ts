@@ -1,7 +1,7 @@
 /**
- * The application processes in one Node process: the API (listening), the orchestration worker and a GPU worker,
+ * The application processes in one Node process: the API (listening), the orchestration worker, a CPU and a GPU worker,
  * wired to a running Temporal + S3 (see startStack) and an open database. The demo, the end-to-end tests and the
- * benchmarks use this; production runs the three entry points as separate processes.
+ * benchmarks use this; production runs the four entry points as separate processes.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -10,8 +10,9 @@ import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type Workfl
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { createApp } from '../../api/app';
-import { createCredits } from '../../activities/credits';
-import { createStorage, type Storage } from '../../activities/storage';
+import { createCredits } from '../../services/credits';
+import { createStorage, type Storage } from '../../services/storage';
+import { createCpuWorker } from '../../activities/cpuWorker';
 import { createOrchestrationWorker } from '../../activities/worker';
 import type { Config } from '../../domain/config';
 import { createGpuWorker } from '../../gpu-activities/worker';
@@ -30,14 +31,16 @@ export interface System {
   storage: Storage;
   startGpuWorker(): Promise<void>;
   stopGpuWorker(): Promise<void>;
+  startCpuWorker(): Promise<void>;
+  stopCpuWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Starts API + orchestration worker (+ a GPU worker unless `gpu: false`) for `config` on `ds`. */
+/** Starts API + orchestration worker (+ a CPU and a GPU worker unless `cpu`/`gpu: false`) for `config` on `ds`. */
 export async function startSystem(
   config: Config,
   ds: DataSource,
-  opts: { log: Logger; gpu?: boolean; orchestration?: boolean; port?: number },
+  opts: { log: Logger; gpu?: boolean; cpu?: boolean; orchestration?: boolean; port?: number },
 ): Promise<System> {
   const storage = createStorage(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -70,7 +73,15 @@ export async function startSystem(
     const s = app.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));
   });
 
-  let gpu: { worker: Worker; close(): Promise<void>; run: Promise<void> } | undefined;
+  type Running = { worker: Worker; close(): Promise<void>; run: Promise<void> };
+  let gpu: Running | undefined;
+  let cpu: Running | undefined;
+  const stop = async (w: Running | undefined) => {
+    if (!w) return;
+    w.worker.shutdown();
+    await w.run;
+    await w.close();
+  };
   const modelLog = { info: (m: string) => opts.log.info(m), warn: (m: string) => opts.log.warn(m) };
   const system: System = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -84,21 +95,28 @@ export async function startSystem(
     async stopGpuWorker() {
       const g = gpu;
       gpu = undefined;
-      if (!g) return;
-      g.worker.shutdown();
-      await g.run;
-      await g.close();
+      await stop(g);
+    },
+    async startCpuWorker() {
+      if (cpu) return;
+      const created = await createCpuWorker(connection, config);
+      cpu = { ...created, run: created.worker.run() };
+    },
+    async stopCpuWorker() {
+      const c = cpu;
+      cpu = undefined;
+      await stop(c);
     },
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
-      await system.stopGpuWorker();
+      await Promise.all([system.stopGpuWorker(), system.stopCpuWorker()]);
       orchestration?.shutdown();
       await orchestrationRun?.catch(() => undefined);
       await Promise.allSettled([connection.close(), clientConnection.close()]);
       storage.destroy();
     },
   };
-  if (opts.gpu !== false) await system.startGpuWorker();
+  await Promise.all([opts.gpu !== false && system.startGpuWorker(), opts.cpu !== false && system.startCpuWorker()]);
   return system;
 }

@@ -323,7 +323,7 @@ describe('deploy manifests', () => {
       const required = [...script.matchAll(/require\('\.\/dist\/([^']+)'\)/g)].map((m) => m[1]);
       assert.ok(required.length >= 2, 's3-setup requires nothing from dist/');
       for (const mod of required) assert.ok(exists(`${mod}.ts`), `s3-setup requires dist/${mod} without source`);
-      assert.match(read('activities/storage.ts'), /ensureBucket\(\)/);
+      assert.match(read('services/storage.ts'), /ensureBucket\(\)/);
     });
   });
 

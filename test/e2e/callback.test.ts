@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import type { CpuActivities } from '../../activities/contract';
 import type { GpuActivities, SegmentInput } from '../../gpu-activities/contract';
 import { maskKey, previewKey, resultKey } from '../../domain/storageKeys';
 import { createTestDatabase } from '../support/databases';
@@ -12,20 +13,23 @@ describe('POST /jobs/{id}/callback (serverless GPU provider completes an activit
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let system: TestSystem;
   let connection: NativeConnection;
-  let worker: Worker;
-  let run: Promise<void>;
+  let workers: Worker[];
+  let run: Promise<unknown>;
   const handedOut: { token: Buffer; input: SegmentInput }[] = [];
 
   before(async () => {
     db = await createTestDatabase('sqlite');
-    system = await startTestSystem(db, { gpu: false });
+    system = await startTestSystem(db, { gpu: false, cpu: false });
     connection = await NativeConnection.connect({ address: system.config.TEMPORAL_ADDRESS });
     // A provider adapter: `segment` hands its task token to the "provider" and completes later via the callback.
-    const activities: GpuActivities = {
+    const gpu: GpuActivities = {
       async segment(input) {
         handedOut.push({ token: Buffer.from(Context.current().info.taskToken), input });
         throw new CompleteAsyncError();
       },
+    };
+    // The rule step is stubbed too: the "provider" reports mask keys it never wrote.
+    const cpu: CpuActivities = {
       async applyRule({ item, concepts }) {
         return {
           resultKey: resultKey(item.userId, item.jobId, item.idx),
@@ -34,11 +38,14 @@ describe('POST /jobs/{id}/callback (serverless GPU provider completes an activit
         };
       },
     };
-    worker = await Worker.create({ connection, taskQueue: system.config.GPU_TASK_QUEUE, activities });
-    run = worker.run();
+    workers = await Promise.all([
+      Worker.create({ connection, taskQueue: system.config.GPU_TASK_QUEUE, activities: gpu }),
+      Worker.create({ connection, taskQueue: system.config.CPU_TASK_QUEUE, activities: cpu }),
+    ]);
+    run = Promise.all(workers.map((w) => w.run()));
   });
   after(async () => {
-    worker?.shutdown();
+    workers?.forEach((w) => w.shutdown());
     await run;
     await connection?.close();
     await system?.close();

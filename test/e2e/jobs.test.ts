@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { PLANS } from '../../domain/plans';
 import { encodeScene, interiorScene, sellerScene } from '../../scripts/demo/scenes';
-import { createCredits } from '../../activities/credits';
+import { createCredits } from '../../services/credits';
 import { describeEachDatabase } from '../support/databases';
 import { startTestSystem, uploadAll, waitForJob, type TestSystem } from '../support/stack';
 

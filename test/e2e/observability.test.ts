@@ -33,19 +33,20 @@ function sample(text: string, metric: string, labels: Record<string, string> = {
   return undefined;
 }
 
-describe('observability: metrics and logs of the API and both workers', function () {
+describe('observability: metrics and logs of the API and the three workers', function () {
   this.timeout(240_000);
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let system: TestSystem;
   const procs: ManagedProcess[] = [];
-  let ports: { worker: number; gpu: number };
+  let ports: { worker: number; gpu: number; cpu: number };
 
   before(async () => {
     db = await createTestDatabase('sqlite');
-    system = await startTestSystem(db, { gpu: false, orchestration: false });
-    ports = { worker: await getFreePort(), gpu: await getFreePort() };
+    system = await startTestSystem(db, { gpu: false, cpu: false, orchestration: false });
+    ports = { worker: await getFreePort(), gpu: await getFreePort(), cpu: await getFreePort() };
     procs.push(await spawnWorker('worker', system, { DATABASE_URL: db.url, METRICS_PORT: String(ports.worker) }));
     procs.push(await spawnWorker('gpu-worker', system, { METRICS_PORT: String(ports.gpu), LOG_LEVEL: 'debug' }));
+    procs.push(await spawnWorker('cpu-worker', system, { METRICS_PORT: String(ports.cpu) }));
   });
   after(async () => {
     await Promise.all(procs.map((p) => p.stop(2000)));
@@ -75,11 +76,15 @@ describe('observability: metrics and logs of the API and both workers', function
       ],
       gpu: [
         (t: string) => sample(t, 's3_activity_completed_total', { activityType: 'segment' })! >= 1, // items processed
-        (t: string) => sample(t, 's3_activity_completed_total', { activityType: 'applyRule' })! >= 1,
         (t: string) => sample(t, 's3_activity_failed_total', { activityType: 'segment', failure_type: 'INVALID_IMAGE' })! >= 1, // failed
         (t: string) => sample(t, 's3_activity_duration_count', { activityType: 'segment' })! >= 2, // activity durations
         (t: string) => sample(t, 's3_model_load')! > 0, // model load time
         (t: string) => sample(t, 'temporal_activity_execution_latency_count', { activity_type: 'segment' })! >= 2, // SDK metrics
+      ],
+      cpu: [
+        (t: string) => sample(t, 's3_activity_completed_total', { activityType: 'applyRule' })! >= 1,
+        (t: string) => sample(t, 'temporal_activity_execution_latency_count', { activity_type: 'applyRule' })! >= 1,
+        (t: string) => sample(t, 's3_activity_completed_total', { activityType: 'segment' }) === undefined, // GPU work only on GPUs
       ],
       worker: [
         (t: string) => sample(t, 's3_activity_completed_total', { activityType: 'settleCredits' })! >= 1,
@@ -89,6 +94,7 @@ describe('observability: metrics and logs of the API and both workers', function
     const sources = {
       api: async () => (await system.api.request('GET', '/metrics')).body as string,
       gpu: () => scrape(ports.gpu),
+      cpu: () => scrape(ports.cpu),
       worker: () => scrape(ports.worker),
     };
     for (const [name, checks] of Object.entries(expectations) as [keyof typeof sources, ((t: string) => boolean)[]][]) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createCredits } from '../../activities/credits';
+import { createCredits } from '../../services/credits';
 import type { ManagedProcess } from '../../scripts/stack/process';
 import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
 import { createTestDatabase } from '../support/databases';

@@ -1,8 +1,8 @@
 /** Reading originals: every kind of bad input is a non-retryable item failure of the right type. */
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { ItemFailure } from '../../gpu-activities/contract';
-import { DEFAULT_IMAGE_LIMITS, ItemImageError, decodeImage, inspectImage } from '../../gpu-activities/image/inputImage';
+import { ItemFailure } from '../../domain/jobData';
+import { DEFAULT_IMAGE_LIMITS, ItemImageError, decodeImage, inspectImage } from '../../services/image/inputImage';
 import { paint, png, pngClaimingSize } from '../fixtures/gpu/images';
 
 async function failure(work: Promise<unknown>): Promise<ItemImageError> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { v7 as uuidv7 } from 'uuid';
 import { PLANS } from '../../domain/plans';
-import { createCredits, JobSettledError, type Credits } from '../../activities/credits';
+import { createCredits, JobSettledError, type Credits } from '../../services/credits';
 import { User } from '../../entities/User';
 import { describeEachDatabase } from '../support/databases';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { parseConfig } from '../../domain/config';
-import { createStorage, type Storage } from '../../activities/storage';
+import { createStorage, type Storage } from '../../services/storage';
 
 /** Changes one character of the X-Amz-Signature query parameter (hex), keeping it well-formed. */
 function tamperSignature(url: string): string {

@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import pino from 'pino';
-import { createCredits } from '../../activities/credits';
+import { createCredits } from '../../services/credits';
 import { parseConfig, type Config } from '../../domain/config';
 import { createApp, type AppDeps } from '../../api/app';
 import type { TestDatabase } from './databases';

@@ -7,10 +7,11 @@ import { TEST_MODEL_DIR } from './stack';
 const ROOT = join(__dirname, '..', '..');
 const ENTRIES = {
   worker: { file: 'activities/worker.ts', ready: 'orchestration worker started' },
+  'cpu-worker': { file: 'activities/cpuWorker.ts', ready: 'cpu worker started' },
   'gpu-worker': { file: 'gpu-activities/worker.ts', ready: 'gpu worker started' },
 } as const;
 
-/** Starts `npm run worker` / `npm run gpu-worker` against the system's queues; resolves once it polls. */
+/** Starts `npm run worker` / `cpu-worker` / `gpu-worker` against the system's queues; resolves once it polls. */
 export async function spawnWorker(
   kind: keyof typeof ENTRIES,
   system: TestSystem,
@@ -30,6 +31,8 @@ export async function spawnWorker(
       TEMPORAL_ADDRESS: c.TEMPORAL_ADDRESS,
       TEMPORAL_TASK_QUEUE: c.TEMPORAL_TASK_QUEUE,
       GPU_TASK_QUEUE: c.GPU_TASK_QUEUE,
+      CPU_TASK_QUEUE: c.CPU_TASK_QUEUE,
+      CPU_CONCURRENCY: '2',
       MODEL_DIR: TEST_MODEL_DIR,
       BATCH_CONCURRENCY: '2',
       ...env,

@@ -1,12 +1,13 @@
 /**
  * The whole system in one test process, against the run's real Temporal dev server and SeaweedFS: the API over HTTP,
- * an orchestration worker and a GPU worker (real SAM3-contract segmenter on the fixture model, real rule engine), each
+ * an orchestration worker, a CPU worker (real rule engine) and a GPU worker (real SAM3-contract segmenter on the
+ * fixture model), each
  * suite on its own task queues so suites never see each other's work.
  */
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
-import type { Storage } from '../../activities/storage';
+import type { Storage } from '../../services/storage';
 import { parseConfig, type Config } from '../../domain/config';
 import { ensureModelFixture } from '../../scripts/model-fixture/generate';
 import { startSystem } from '../../scripts/stack/system';
@@ -25,13 +26,16 @@ export interface TestSystem {
   /** Starts a GPU worker in this process (the system starts one unless `gpu: false`). */
   startGpuWorker(): Promise<void>;
   stopGpuWorker(): Promise<void>;
+  /** Starts a CPU worker in this process (the system starts one unless `cpu: false`). */
+  startCpuWorker(): Promise<void>;
+  stopCpuWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Starts API + workers on `db` with unique task queues; `env` overrides config (e.g. UPLOAD_TIMEOUT). */
 export async function startTestSystem(
   db: TestDatabase,
-  opts: { env?: Record<string, string>; gpu?: boolean; orchestration?: boolean } = {},
+  opts: { env?: Record<string, string>; gpu?: boolean; cpu?: boolean; orchestration?: boolean } = {},
 ): Promise<TestSystem> {
   ensureModelFixture(TEST_MODEL_DIR);
   const suffix = Math.random().toString(36).slice(2, 8);
@@ -42,11 +46,18 @@ export async function startTestSystem(
     ANON_RATE_LIMIT: '1000',
     TEMPORAL_TASK_QUEUE: `s3-jobs-${suffix}`,
     GPU_TASK_QUEUE: `s3-gpu-${suffix}`,
+    CPU_TASK_QUEUE: `s3-cpu-${suffix}`,
+    CPU_CONCURRENCY: '2',
     MODEL_DIR: TEST_MODEL_DIR,
     BATCH_CONCURRENCY: '2',
     ...opts.env,
   });
-  const system = await startSystem(config, db.ds, { log: pino({ level: 'silent' }), gpu: opts.gpu, orchestration: opts.orchestration });
+  const system = await startSystem(config, db.ds, {
+    log: pino({ level: 'silent' }),
+    gpu: opts.gpu,
+    cpu: opts.cpu,
+    orchestration: opts.orchestration,
+  });
   return {
     api: apiClient(system.url, config),
     config,
@@ -54,6 +65,8 @@ export async function startTestSystem(
     storage: system.storage,
     startGpuWorker: system.startGpuWorker,
     stopGpuWorker: system.stopGpuWorker,
+    startCpuWorker: system.startCpuWorker,
+    stopCpuWorker: system.stopCpuWorker,
     close: system.close,
   };
 }

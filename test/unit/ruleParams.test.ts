@@ -52,5 +52,8 @@ describe('domain', () => {
     assert.equal(resultKey('u', 'j', 3), 'outputs/u/j/3_result.png');
     assert.equal(maskKey('u', 'j', 3, 'wall'), 'masks/u/j/3_wall.png');
     assert.equal(previewKey('u', 'j', 3), 'previews/u/j/3_thumb.jpg');
+    assert.equal(resultKey('u', 'j', 3, 'jpeg'), 'outputs/u/j/3_result.jpg');
+    assert.equal(resultKey('u', 'j', 3, 'webp', 2), 'outputs/u/j/v2/3_result.webp');
+    assert.equal(previewKey('u', 'j', 3, 2), 'previews/u/j/v2/3_thumb.jpg');
   });
 });

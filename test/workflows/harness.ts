@@ -10,9 +10,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { v7 as uuidv7 } from 'uuid';
-import { createCredits, type Credits } from '../../activities/credits';
+import { createCredits, type Credits } from '../../services/credits';
 import { createOrchestrationWorker } from '../../activities/worker';
-import type { ApplyRuleInput, GpuActivities, SegmentInput } from '../../gpu-activities/contract';
+import type { ApplyRuleInput } from '../../activities/contract';
+import type { GpuActivities, SegmentInput } from '../../gpu-activities/contract';
+import type { CpuActivities } from '../../activities/contract';
 import { maskKey, previewKey, resultKey } from '../../domain/storageKeys';
 import { JobLog } from '../../entities/JobLog';
 import { createTestDatabase, type TestDatabase } from '../support/databases';
@@ -23,8 +25,8 @@ import {
   reserveUpdate,
   type ExecuteInput,
   type JobInput,
-  type ReserveResult,
 } from '../../workflows/contract';
+import type { ReserveResult } from '../../domain/jobData';
 import type { jobWorkflow } from '../../workflows/jobWorkflow';
 import { JOB_STATUS_KEY, PRESET_ID_KEY, USER_ID_KEY } from '../../workflows/searchAttributes';
 
@@ -46,7 +48,7 @@ export function createStubGpu() {
   const started = new Map<string, number[]>();
   const canceled = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, jobId: string, idx: number) => m.set(jobId, [...(m.get(jobId) ?? []), idx]);
-  const activities: GpuActivities = {
+  const activities: GpuActivities & CpuActivities = {
     async segment({ item, concepts, protect }: SegmentInput) {
       push(started, item.jobId, item.idx);
       const plan = plans.get(item.jobId) ?? {};
@@ -137,6 +139,7 @@ export interface Harness {
   gpu: ReturnType<typeof createStubGpu>;
   taskQueue: string;
   gpuTaskQueue: string;
+  cpuTaskQueue: string;
   stop(): Promise<void>;
 }
 
@@ -148,6 +151,7 @@ export async function startHarness(env: TestWorkflowEnvironment, bundle?: Workfl
   const suffix = uuidv7();
   const taskQueue = `jobs-${suffix}`;
   const gpuTaskQueue = `gpu-${suffix}`;
+  const cpuTaskQueue = `cpu-${suffix}`;
   const workflowBundle = bundle ?? (await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger }));
   const orchestration = await createOrchestrationWorker({
     connection: env.nativeConnection,
@@ -159,15 +163,18 @@ export async function startHarness(env: TestWorkflowEnvironment, bundle?: Workfl
   });
   // A short heartbeat throttle so a cancel reaches a hanging stub in well under a second (the default is 0.8 × the
   // heartbeat timeout, 16 s here); GPU workers should do the same.
-  const gpuWorker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue: gpuTaskQueue,
-    activities: gpu.activities,
-    maxHeartbeatThrottleInterval: '200ms',
-    defaultHeartbeatThrottleInterval: '200ms',
-  });
-  const running = Promise.all([orchestration.run(), gpuWorker.run()]);
+  const stubWorker = (taskQueue: string, activities: object) =>
+    Worker.create({
+      connection: env.nativeConnection,
+      namespace: env.namespace,
+      taskQueue,
+      activities,
+      maxHeartbeatThrottleInterval: '200ms',
+      defaultHeartbeatThrottleInterval: '200ms',
+    });
+  const gpuWorker = await stubWorker(gpuTaskQueue, { segment: gpu.activities.segment });
+  const cpuWorker = await stubWorker(cpuTaskQueue, { applyRule: gpu.activities.applyRule });
+  const running = Promise.all([orchestration.run(), gpuWorker.run(), cpuWorker.run()]);
   return {
     env,
     db,
@@ -175,9 +182,11 @@ export async function startHarness(env: TestWorkflowEnvironment, bundle?: Workfl
     gpu,
     taskQueue,
     gpuTaskQueue,
+    cpuTaskQueue,
     async stop() {
       orchestration.shutdown();
       gpuWorker.shutdown();
+      cpuWorker.shutdown();
       await running;
       await db.drop();
     },
@@ -220,6 +229,7 @@ export async function createJob(h: Harness, opts: JobOptions = {}): Promise<Test
     unitCost: 1,
     uploadTimeout: opts.uploadTimeout ?? '1h',
     gpuTaskQueue: h.gpuTaskQueue,
+    cpuTaskQueue: h.cpuTaskQueue,
     maxInFlight: opts.maxInFlight ?? 2,
   };
   const now = new Date();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { v7 as uuidv7 } from 'uuid';
-import { createCredits } from '../../activities/credits';
+import { createCredits } from '../../services/credits';
 import { createJobActivities, type JobActivities } from '../../activities/jobActivities';
 import { JobMachine } from '../../domain/jobMachine';
 import { JobItemLog } from '../../entities/JobItemLog';

@@ -6,8 +6,9 @@ import { fromHistoryJson } from './historyJson';
 
 // Recorded by scripts/record-histories.ts. Replaying them against today's workflow code fails on any change that is
 // not guarded by patched(): exactly the change that would break jobs already running in production.
-// The `-v1` files were recorded before the patches 'throttled-flush' and 'bounded-cancel-wait' and replay down the old
-// branches; the others were recorded with them. Keep old recordings until no job of that code can still be running.
+// The `-v1` files were recorded before the patches 'throttled-flush' and 'bounded-cancel-wait', the `-v2` files with
+// them but before 'cpu-fleet' (applyRule on the GPU queue); each replays down the old branches. The others were
+// recorded with every patch. Keep old recordings until no job of that code can still be running.
 const DIR = path.join(__dirname, 'histories');
 const files = fs
   .readdirSync(DIR)

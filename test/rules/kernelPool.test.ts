@@ -1,7 +1,7 @@
 /** The kernel worker pool and the shared-buffer arena. */
 import assert from 'node:assert/strict';
-import { KernelPool, sharedBytes } from '../../gpu-activities/rules/kernelPool';
-import { SharedArena } from '../../gpu-activities/rules/sharedArena';
+import { KernelPool, sharedBytes } from '../../activities/rules/kernelPool';
+import { SharedArena } from '../../activities/rules/sharedArena';
 
 describe('kernel pool', function () {
   let pool: KernelPool;

@@ -5,7 +5,7 @@
  */
 import sharp, { type Sharp, type Metadata } from 'sharp';
 import { MAX_UPLOAD_BYTES } from '../../domain/storageKeys';
-import { ItemFailure } from '../contract';
+import { ItemFailure } from '../../domain/jobData';
 
 /** Limits on an original. */
 export interface ImageLimits {

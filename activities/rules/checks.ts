@@ -3,7 +3,7 @@
  * taken from what the renderer meant to do.
  */
 import type { RuleParams } from '../../domain/ruleParams';
-import type { ItemChecks } from '../contract';
+import type { ItemChecks } from '../../domain/jobData';
 import { parseHex, rgbToLab, type Lab } from './color';
 import type { KernelPool } from './kernelPool';
 

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { RuleParams, type RuleParamsInput } from '../../domain/ruleParams';
-import { deltaE2000 } from '../../gpu-activities/rules/ciede2000';
-import { labToRgb, parseHex, rgbToLab, type Lab } from '../../gpu-activities/rules/color';
-import { createRuleEngine, type RuleEngine, type RuleOutput } from '../../gpu-activities/rules/engine';
-import { KernelPool } from '../../gpu-activities/rules/kernelPool';
-import { adjustAffine } from '../../gpu-activities/rules/operations';
+import { deltaE2000 } from '../../activities/rules/ciede2000';
+import { labToRgb, parseHex, rgbToLab, type Lab } from '../../activities/rules/color';
+import { createRuleEngine, type RuleEngine, type RuleOutput } from '../../activities/rules/engine';
+import { KernelPool } from '../../activities/rules/kernelPool';
+import { adjustAffine } from '../../activities/rules/operations';
 import { countDiffering, decode, maskOf, maskPng, paint, pixelAt, png, type Pixels } from '../fixtures/gpu/images';
 
 const W = 120;

@@ -5,16 +5,11 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
+import type { ReserveResult } from '../domain/jobData';
 import { planOf, type PlanId } from '../domain/plans';
 import { BillingEvent, type BillingKind } from '../entities/BillingEvent';
 import { User } from '../entities/User';
 import { inTransaction, isDuplicateKey as isDuplicate } from './transaction';
-
-/** Result of a reservation: held, or refused with the reason the API maps to 402/429. */
-export type ReserveOutcome =
-  | { ok: true; amount: number }
-  | { ok: false; code: 'INSUFFICIENT_CREDITS'; needed: number; available: number }
-  | { ok: false; code: 'TOO_MANY_ACTIVE_JOBS'; limit: number; active: number };
 
 /** What a settlement charged and released. */
 export interface Settlement {
@@ -111,11 +106,11 @@ export function createCredits(ds: DataSource) {
      * that has already settled, so a reservation that arrives late — a slow retry the workflow gave up on — can
      * never hold credits nobody will release.
      */
-    async reserve(userId: string, jobId: string, amount: number): Promise<ReserveOutcome> {
+    async reserve(userId: string, jobId: string, amount: number): Promise<ReserveResult> {
       const held = await events.findOneBy({ ref: jobId, kind: 'reserve' });
       if (held) return { ok: true, amount: held.amount };
       try {
-        return await inTransaction(ds, async (m): Promise<ReserveOutcome> => {
+        return await inTransaction(ds, async (m): Promise<ReserveResult> => {
           // The user row lock orders this against settle() and other reservations; read the job's events after it.
           const user = await lockUser(m, userId);
           const prior = await m.findBy(BillingEvent, { ref: jobId });

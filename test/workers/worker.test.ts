@@ -1,6 +1,7 @@
 /**
- * The GPU worker entry against the run's Temporal dev server and S3: it warms the model, polls its task queue and
- * serves segment + applyRule to a workflow (a test-only probe workflow; the job workflow has its own tests).
+ * The GPU and CPU worker entries against the run's Temporal dev server and S3: the GPU worker warms the model and
+ * serves segment on its queue, the CPU worker serves applyRule on its own (a test-only probe workflow drives them;
+ * the job workflow has its own tests).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -9,18 +10,27 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { parseConfig } from '../../domain/config';
 import { RuleParams } from '../../domain/ruleParams';
 import { inputKey } from '../../domain/storageKeys';
-import { createStorage } from '../../activities/storage';
+import { createStorage } from '../../services/storage';
+import { createCpuWorker } from '../../activities/cpuWorker';
 import { createGpuWorker } from '../../gpu-activities/worker';
 import { paint, png } from '../fixtures/gpu/images';
 import { testModelDir } from '../fixtures/gpu/model';
 import type { gpuProbe } from './workflows/gpuProbe';
 
-describe('GPU worker (Temporal + S3)', function () {
+describe('GPU and CPU workers (Temporal + S3)', function () {
   this.timeout(120_000);
 
-  it('serves segment and applyRule to a workflow on its task queue', async () => {
+  it('serve segment on the GPU queue and applyRule on the CPU queue', async () => {
     const gpuTaskQueue = `gpu-${randomUUID()}`;
-    const config = parseConfig({ ...process.env, MODEL_DIR: testModelDir(), GPU_TASK_QUEUE: gpuTaskQueue, BATCH_CONCURRENCY: '2' });
+    const cpuTaskQueue = `cpu-${randomUUID()}`;
+    const config = parseConfig({
+      ...process.env,
+      MODEL_DIR: testModelDir(),
+      GPU_TASK_QUEUE: gpuTaskQueue,
+      CPU_TASK_QUEUE: cpuTaskQueue,
+      BATCH_CONCURRENCY: '2',
+      CPU_CONCURRENCY: '2',
+    });
     const storage = createStorage(config);
     await storage.ensureBucket();
     const item = { userId: `u-${randomUUID()}`, jobId: randomUUID(), idx: 0, inputKey: '' };
@@ -31,6 +41,7 @@ describe('GPU worker (Temporal + S3)', function () {
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     const quiet = { info: () => undefined, warn: () => undefined };
     const gpu = await createGpuWorker(native, config, quiet);
+    const cpu = await createCpuWorker(native, config);
     const probeQueue = `probe-${randomUUID()}`;
     const probe = await Worker.create({
       connection: native,
@@ -46,6 +57,7 @@ describe('GPU worker (Temporal + S3)', function () {
         args: [
           {
             gpuTaskQueue,
+            cpuTaskQueue,
             item,
             concepts: [{ id: 'wall', prompt: 'wall' }],
             protect: [],
@@ -53,12 +65,12 @@ describe('GPU worker (Temporal + S3)', function () {
           },
         ],
       });
-      const result = await gpu.worker.runUntil(probe.runUntil(run));
+      const result = await gpu.worker.runUntil(cpu.worker.runUntil(probe.runUntil(run)));
       assert.ok(Math.abs(result.segment.coverage.wall - 0.5) < 0.02);
       assert.equal(result.applied.checks.protected_changed_px, 0);
       assert.ok((await storage.head(result.applied.resultKey))!.size > 0);
     } finally {
-      await gpu.close();
+      await Promise.all([gpu.close(), cpu.close()]);
       await connection.close();
       await native.close();
       storage.destroy();

@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import type { RuleParams } from '../../domain/ruleParams';
-import type { RawImage } from '../image/inputImage';
+import type { RawImage } from '../../services/image/inputImage';
 import { parseHex, rgbToLab } from './color';
 import { blurredRegion, growRect } from './feather';
 import type { KernelPool } from './kernelPool';
@@ -149,13 +149,29 @@ async function applyOperations(input: RenderInput, opts: RenderOptions, buf: Buf
   return coverage;
 }
 
+/** libvips' smallest Gaussian σ; API.md allows any σ in (0, 50]. */
+const MIN_VIPS_SIGMA = 0.3;
+
+/**
+ * The exact 3×3 Gaussian for σ below libvips' bound: at σ < 0.3 the weights beyond one pixel are below 1e-12, so
+ * three taps are the whole kernel (sampled, normalized; as integers over their sum, which is what convolve takes).
+ */
+export function smallGaussian(sigma: number): { width: 3; height: 3; kernel: number[]; scale: number } {
+  const edge = Math.round(1e6 * Math.exp(-1 / (2 * sigma * sigma)));
+  const taps = [edge, 1e6, edge];
+  const kernel = taps.flatMap((a) => taps.map((b) => a * b));
+  return { width: 3, height: 3, kernel, scale: kernel.reduce((x, y) => x + y, 0) };
+}
+
 /** The current pixels of `crop`, Gaussian-blurred by libvips. */
 async function blurCrop(pixels: Uint8Array, image: RawImage, crop: Rect, sigma: number): Promise<Uint8Array> {
   const view = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length);
-  const out = await sharp(view, { raw: { width: image.width, height: image.height, channels: image.channels } })
-    .extract({ left: crop.x0, top: crop.y0, width: crop.x1 - crop.x0, height: crop.y1 - crop.y0 })
-    .blur(sigma)
-    .raw()
-    .toBuffer();
+  const cropped = sharp(view, { raw: { width: image.width, height: image.height, channels: image.channels } }).extract({
+    left: crop.x0,
+    top: crop.y0,
+    width: crop.x1 - crop.x0,
+    height: crop.y1 - crop.y0,
+  });
+  const out = await (sigma < MIN_VIPS_SIGMA ? cropped.convolve(smallGaussian(sigma)) : cropped.blur(sigma)).raw().toBuffer();
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }

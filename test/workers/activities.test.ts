@@ -1,6 +1,7 @@
 /**
- * The GPU activities in Temporal's MockActivityEnvironment (real heartbeats and cancellation), against the real S3
- * server of the global setup, the contract-fixture model and the rule engine: files land under the storage layout,
+ * The item activities — segment (GPU worker) and applyRule (CPU worker) — in Temporal's MockActivityEnvironment (real
+ * heartbeats and cancellation), against the real S3 server of the global setup, the contract-fixture model and the
+ * rule engine: files land under the storage layout,
  * bad images fail the item for good, storage and model problems stay retryable, a cancel stops the work.
  */
 import assert from 'node:assert/strict';
@@ -10,16 +11,19 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import sharp from 'sharp';
 import { parseConfig } from '../../domain/config';
-import { createStorage, type Storage } from '../../activities/storage';
+import { createStorage, type Storage } from '../../services/storage';
 import { RuleParams } from '../../domain/ruleParams';
 import { inputKey, maskKey, previewKey, resultKey } from '../../domain/storageKeys';
 import { createGpuActivities } from '../../gpu-activities/activities';
-import type { GpuActivities, ItemRef, SegmentInput } from '../../gpu-activities/contract';
-import { ItemFailure } from '../../gpu-activities/contract';
-import { deltaE2000 } from '../../gpu-activities/rules/ciede2000';
-import { parseHex, rgbToLab } from '../../gpu-activities/rules/color';
-import { createRuleEngine } from '../../gpu-activities/rules/engine';
-import { KernelPool } from '../../gpu-activities/rules/kernelPool';
+import type { GpuActivities, SegmentInput } from '../../gpu-activities/contract';
+import type { CpuActivities } from '../../activities/contract';
+import { createCpuActivities } from '../../activities/ruleActivities';
+import type { ItemRef } from '../../domain/jobData';
+import { ItemFailure } from '../../domain/jobData';
+import { deltaE2000 } from '../../activities/rules/ciede2000';
+import { parseHex, rgbToLab } from '../../activities/rules/color';
+import { createRuleEngine } from '../../activities/rules/engine';
+import { KernelPool } from '../../activities/rules/kernelPool';
 import { createSegmenter } from '../../gpu-activities/segmenter/segmenter';
 import { countDiffering, decode, paint, pixelAt, png, pngClaimingSize } from '../fixtures/gpu/images';
 import { testModelDir } from '../fixtures/gpu/model';
@@ -61,18 +65,21 @@ async function failureOf(work: Promise<unknown>): Promise<unknown> {
   assert.fail('expected the activity to fail');
 }
 
-describe('GPU activities (MockActivityEnvironment + S3)', function () {
+describe('Item activities: segment and applyRule (MockActivityEnvironment + S3)', function () {
   this.timeout(60_000);
   let storage: Storage;
   let pool: KernelPool;
-  let activities: GpuActivities;
+  let activities: GpuActivities & CpuActivities;
 
   before(async function () {
     storage = createStorage(parseConfig(process.env));
     await storage.ensureBucket();
     pool = new KernelPool(2);
     const segmenter = createSegmenter({ modelDir: testModelDir(), log: quiet });
-    activities = createGpuActivities({ storage, segmenter, engine: createRuleEngine({ pool }), heartbeatMs: 50 });
+    activities = {
+      ...createGpuActivities({ storage, segmenter, heartbeatMs: 50 }),
+      ...createCpuActivities({ storage, engine: createRuleEngine({ pool }), heartbeatMs: 50 }),
+    };
   });
   after(async () => {
     await pool?.close();
@@ -162,16 +169,47 @@ describe('GPU activities (MockActivityEnvironment + S3)', function () {
     });
   }
 
-  it('storage and model-load errors stay retryable', async () => {
+  it('a missing original or mask fails the item for good as INPUT_MISSING, on both activities', async () => {
     const missing: ItemRef = { userId: 'u', jobId: randomUUID(), idx: 0, inputKey: `inputs/u/${randomUUID()}/0.png` };
     const notFound = await failureOf(inEnv(() => activities.segment({ item: missing, ...prompts })));
-    assert.ok(!(notFound instanceof ApplicationFailure && notFound.nonRetryable), `${notFound}`);
+    assert.ok(notFound instanceof ApplicationFailure, `${notFound}`);
+    assert.equal(notFound.type, ItemFailure.INPUT_MISSING);
+    assert.equal(notFound.nonRetryable, true);
 
+    const item = await upload(await png(scene));
+    const params = RuleParams.parse({ operations: [{ concept: 'wall', op: 'replace', color: '#FFFFFF' }] });
+    const gone = { wall: maskKey(item.userId, item.jobId, 3, `gone-${randomUUID()}`) };
+    const maskErr = await failureOf(inEnv(() => activities.applyRule({ item, masks: gone, concepts: ['wall'], protect: [], params })));
+    assert.ok(maskErr instanceof ApplicationFailure, `${maskErr}`);
+    assert.equal(maskErr.type, ItemFailure.INPUT_MISSING);
+    assert.equal(maskErr.nonRetryable, true);
+  });
+
+  it("a blur of any sigma API.md allows renders (below libvips' 0.3 too); params the engine refuses are non-retryable", async () => {
+    const item = await upload(await png(scene));
+    const seg = (await inEnv(() => activities.segment({ item, ...prompts }))).result;
+    for (const sigma of [0.01, 0.29, 0.3, 2]) {
+      const params = RuleParams.parse({ operations: [{ concept: 'floor', op: 'blur', sigma }] });
+      const { result } = await inEnv(() =>
+        activities.applyRule({ item, masks: seg.masks, concepts: ['floor'], protect: ['person'], params }),
+      );
+      assert.equal(result.checks.protected_changed_px, 0, `sigma ${sigma}`);
+    }
+    // A rule that slipped past the API's schema (an old row, a bug): sharp refuses it before any work.
+    const bad = { operations: [{ concept: 'floor', op: 'blur', sigma: 5000 }], feather_px: 0 } as unknown as RuleParams;
+    const err = await failureOf(
+      inEnv(() => activities.applyRule({ item, masks: seg.masks, concepts: ['floor'], protect: [], params: bad })),
+    );
+    assert.ok(err instanceof ApplicationFailure, `${err}`);
+    assert.equal(err.type, ItemFailure.INVALID_PARAMS);
+    assert.equal(err.nonRetryable, true);
+  });
+
+  it('storage and model-load errors stay retryable', async () => {
     const item = await upload(await png(scene));
     const broken = createGpuActivities({
       storage: { get: (k) => storage.get(k), put: async () => Promise.reject(new Error('S3 is down')) },
       segmenter: createSegmenter({ modelDir: '/nonexistent/model', log: quiet }),
-      engine: createRuleEngine({ pool }),
     });
     const modelErr = await failureOf(inEnv(() => broken.segment({ item, ...prompts })));
     assert.match(String(modelErr), /model file not found/);
@@ -180,7 +218,6 @@ describe('GPU activities (MockActivityEnvironment + S3)', function () {
     const withModel = createGpuActivities({
       storage: { get: (k) => storage.get(k), put: async () => Promise.reject(new Error('S3 is down')) },
       segmenter: createSegmenter({ modelDir: testModelDir(), log: quiet }),
-      engine: createRuleEngine({ pool }),
     });
     const putErr = await failureOf(inEnv(() => withModel.segment({ item, ...prompts })));
     assert.match(String(putErr), /S3 is down/);

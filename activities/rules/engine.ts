@@ -5,12 +5,12 @@
  */
 import sharp from 'sharp';
 import type { RuleParams } from '../../domain/ruleParams';
-import type { ItemChecks } from '../contract';
-import { DEFAULT_IMAGE_LIMITS, decodeImage, type ImageLimits } from '../image/inputImage';
+import type { ItemChecks } from '../../domain/jobData';
+import { DEFAULT_IMAGE_LIMITS, decodeImage, type ImageLimits } from '../../services/image/inputImage';
 import { measureChecks } from './checks';
 import type { KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
-import { decodeMaskInto } from './masks';
+import { decodeMaskInto } from '../../services/image/masks';
 import { renderRule, type Rendered } from './render';
 
 /** Engine settings. */
@@ -59,6 +59,19 @@ export interface RuleOutput {
   timings: RuleTimings;
 }
 
+/** Parameters libvips refuses to render (its argument checks): retrying the same rule cannot help. */
+export class RuleRenderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuleRenderError';
+  }
+}
+
+// sharp checks its arguments before any work and words every refusal "Expected … for <name> but received …".
+function asRenderError(err: unknown): unknown {
+  return err instanceof Error && /^Expected .* for \w+ but received /.test(err.message) ? new RuleRenderError(err.message) : err;
+}
+
 /** The rule engine the activities use. */
 export interface RuleEngine {
   apply(req: RuleRequest, call?: RuleCallOptions): Promise<RuleOutput>;
@@ -104,7 +117,9 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         rendered = await renderRule(
           { image: decoded, loadMask, protect: req.protect, params: req.params },
           { pool: opts.pool, arena, signal, onStep: call.onStep },
-        );
+        ).catch((err: unknown) => {
+          throw asRenderError(err);
+        });
         lap('renderMs');
 
         step('encode');

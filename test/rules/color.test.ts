@@ -1,7 +1,7 @@
 /** Colour maths: CIEDE2000 against the published Sharma–Wu–Dalal (2005) test data, sRGB <-> CIELAB anchors. */
 import assert from 'node:assert/strict';
-import { deltaE2000 } from '../../gpu-activities/rules/ciede2000';
-import { labToRgb, parseHex, rgbToLab, type Lab } from '../../gpu-activities/rules/color';
+import { deltaE2000 } from '../../activities/rules/ciede2000';
+import { labToRgb, parseHex, rgbToLab, type Lab } from '../../activities/rules/color';
 
 // Sharma, Wu, Dalal, "The CIEDE2000 Color-Difference Formula: Implementation Notes, Supplementary Test Data, and
 // Mathematical Observations", Color Res. Appl. 30(1), 2005, Table 1: L1 a1 b1, L2 a2 b2, ΔE00.
