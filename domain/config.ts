@@ -46,6 +46,10 @@ const Env = z.object({
   ORT_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   SEGMENT_SCORE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
   BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Most images per model batch on a GPU worker (a batch-capable export only; samexporter's runs one at a time). */
+  GPU_MAX_BATCH: z.coerce.number().int().min(1).max(64).default(8),
+  /** How long the first image waiting for a GPU batch waits for batchmates, in ms. */
+  GPU_BATCH_WAIT_MS: z.coerce.number().min(0).max(1000).default(5),
   /** Concurrent rule applications per CPU worker; 0 = one per core the process may use. */
   CPU_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(0),
   UPLOAD_TIMEOUT: duration.default('24h'),

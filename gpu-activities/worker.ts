@@ -1,7 +1,9 @@
 /**
- * The GPU worker: polls the GPU task queue for `segment` (nothing else: rule apply is the CPU fleet's), BATCH_CONCURRENCY
- * at a time, with one SAM3 model per process loaded and warmed before it polls. `npm run gpu-worker` is the entry point; `createGpuWorker`
- * runs it in-process for end-to-end tests and the demo.
+ * The GPU worker: polls the GPU task queue for `segment` (nothing else: rule apply is the CPU fleet's), with one SAM3
+ * model per process loaded and warmed before it polls. Concurrent items of any job share the model through the
+ * segmenter's dynamic batcher (GPU_MAX_BATCH, GPU_BATCH_WAIT_MS); the worker runs max(BATCH_CONCURRENCY, 2 × the
+ * effective batch) items at once, so while one batch is on the GPU the next one is downloaded and decoded.
+ * `npm run gpu-worker` is the entry point; `createGpuWorker` runs it in-process for end-to-end tests and the demo.
  */
 import 'dotenv/config';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +14,7 @@ import { createStorage } from '../services/storage';
 import { activityMetricsInterceptor, installWorkerRuntime } from '../services/telemetry';
 import { createGpuActivities } from './activities';
 import { createSegmenter } from './segmenter/segmenter';
+import type { BatchStats } from './segmenter/batcher';
 import type { ModelLog } from './segmenter/sam3Model';
 
 /** The configuration the GPU worker reads. */
@@ -21,6 +24,8 @@ export type GpuWorkerConfig = Pick<
   | 'ORT_EXECUTION_PROVIDER'
   | 'SEGMENT_SCORE_THRESHOLD'
   | 'BATCH_CONCURRENCY'
+  | 'GPU_MAX_BATCH'
+  | 'GPU_BATCH_WAIT_MS'
   | 'GPU_TASK_QUEUE'
   | 'TEMPORAL_NAMESPACE'
   | 'STORAGE_S3_ENDPOINT'
@@ -43,18 +48,23 @@ export async function createGpuWorker(
     modelDir: config.MODEL_DIR,
     provider: config.ORT_EXECUTION_PROVIDER,
     scoreThreshold: config.SEGMENT_SCORE_THRESHOLD,
+    maxBatch: config.GPU_MAX_BATCH,
+    batchWaitMs: config.GPU_BATCH_WAIT_MS,
+    onBatch: batchMetrics(),
     log,
   });
   try {
     const loadStarted = performance.now();
     await segmenter.warm();
     recordModelLoad(performance.now() - loadStarted, log);
+    const slots = activitySlots(config, segmenter.maxBatch());
+    log.info(`model batches up to ${segmenter.maxBatch()} images; ${slots} activity slots`);
     const worker = await Worker.create({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.GPU_TASK_QUEUE,
       activities: createGpuActivities({ storage, segmenter }),
-      maxConcurrentActivityTaskExecutions: config.BATCH_CONCURRENCY,
+      maxConcurrentActivityTaskExecutions: slots,
       // Heartbeats reach the server at least every second, so a cancel reaches a running item within about a second
       // (the default throttle is 0.8 × the heartbeat timeout, 16 s here).
       maxHeartbeatThrottleInterval: '1s',
@@ -74,6 +84,28 @@ export async function createGpuWorker(
     storage.destroy();
     throw err;
   }
+}
+
+/** Activity slots: BATCH_CONCURRENCY, raised so that a full batch is prepared (downloaded, decoded) while one runs. */
+export function activitySlots(config: Pick<Config, 'BATCH_CONCURRENCY'>, maxBatch: number): number {
+  return Math.max(config.BATCH_CONCURRENCY, maxBatch > 1 ? 2 * maxBatch : 1);
+}
+
+/**
+ * The batcher's metrics on the worker's Prometheus endpoint (the Temporal Runtime's meter): images per batch
+ * (`s3_gpu_batch_size`), how long each image waited for its batch (`s3_gpu_batch_queue_wait`, ms) and the model time
+ * of each batch (`s3_gpu_batch_model_time`, ms).
+ */
+function batchMetrics(): (stats: BatchStats) => void {
+  const meter = Runtime.instance().metricMeter;
+  const size = meter.createHistogram('s3_gpu_batch_size', 'int', 'images', 'Images per SAM3 model batch');
+  const wait = meter.createHistogram('s3_gpu_batch_queue_wait', 'float', 'ms', 'Time an image waited in the batch queue');
+  const model = meter.createHistogram('s3_gpu_batch_model_time', 'float', 'ms', 'SAM3 model time per batch (encoder + decoders)');
+  return (stats) => {
+    size.record(stats.size);
+    for (const w of stats.queueWaitMs) wait.record(w);
+    model.record(stats.runMs);
+  };
 }
 
 /** Publishes the model load time (gauge `s3_model_load_seconds` on the worker's Prometheus endpoint) and logs it. */
@@ -97,7 +129,12 @@ async function main(): Promise<void> {
     // The SDK turns SIGINT/SIGTERM into worker.shutdown(); run() resolves after in-flight activities finish.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => logger.info({ signal }, 'shutting down'));
     logger.info(
-      { taskQueue: config.GPU_TASK_QUEUE, concurrency: config.BATCH_CONCURRENCY, modelDir: config.MODEL_DIR },
+      {
+        taskQueue: config.GPU_TASK_QUEUE,
+        maxBatch: config.GPU_MAX_BATCH,
+        batchWaitMs: config.GPU_BATCH_WAIT_MS,
+        modelDir: config.MODEL_DIR,
+      },
       'gpu worker started',
     );
     try {

@@ -8,8 +8,10 @@ export interface InstanceMasks {
   count: number;
   height: number;
   width: number;
-  /** bool/uint8 (nonzero = inside) or float32 (> 0.5 = inside, the export's sigmoid output). */
+  /** bool/uint8 (nonzero = inside) or float32 (> 0.5 = inside, samexporter's sigmoid output; > 0 with `logits`). */
   data: Uint8Array | Float32Array;
+  /** Float data are logits (usls v2's pred_masks): inside where > 0. */
+  logits?: boolean;
 }
 
 /** Post-processing settings. */
@@ -26,9 +28,12 @@ export const DEFAULT_POSTPROCESS: PostprocessOptions = { scoreThreshold: 0.5, nm
 // NMS compares masks sampled to at most this many pixels on the long side (SAM3's native mask-head scale).
 const NMS_SIDE = 288;
 
-function inside(data: Uint8Array | Float32Array, i: number): boolean {
-  return data instanceof Float32Array ? data[i] > 0.5 : data[i] !== 0;
+function inside(data: Uint8Array | Float32Array, i: number, cut: number): boolean {
+  return data instanceof Float32Array ? data[i] > cut : data[i] !== 0;
 }
+
+/** The value above which a float mask element is inside. */
+const cutOf = (m: InstanceMasks): number => (m.logits ? 0 : 0.5);
 
 function sampled(m: InstanceMasks, k: number, step: number): { bits: Uint8Array; area: number } {
   const sh = Math.ceil(m.height / step);
@@ -36,9 +41,10 @@ function sampled(m: InstanceMasks, k: number, step: number): { bits: Uint8Array;
   const bits = new Uint8Array(sh * sw);
   const base = k * m.height * m.width;
   let area = 0;
+  const cut = cutOf(m);
   for (let y = 0, sy = 0; y < m.height; y += step, sy++) {
     for (let x = 0, sx = 0; x < m.width; x += step, sx++) {
-      if (inside(m.data, base + y * m.width + x)) {
+      if (inside(m.data, base + y * m.width + x, cut)) {
         bits[sy * sw + sx] = 1;
         area++;
       }
@@ -73,13 +79,14 @@ export function unionMask(masks: InstanceMasks, indices: number[]): { mask: Uint
   const plane = masks.height * masks.width;
   const mask = new Uint8Array(plane);
   let area = 0;
+  const cut = cutOf(masks);
   // One pass per kept instance, counting as it goes: at 12 MP every extra full-size loop costs ~10 ms.
   for (const k of indices) {
     const base = k * plane;
     const d = masks.data;
     if (d instanceof Float32Array) {
       for (let i = 0; i < plane; i++) {
-        if (d[base + i] > 0.5 && mask[i] === 0) {
+        if (d[base + i] > cut && mask[i] === 0) {
           mask[i] = 255;
           area++;
         }

@@ -1,21 +1,17 @@
 /**
- * The SAM3 ONNX export (samexporter / AnyLabeling three-file layout) on onnxruntime-node: load the sessions, run the
- * image encoder, the language encoder and the decoder with the export's tensor names and dtypes. Nothing here knows
- * whether the files are the real model or the contract fixture.
+ * A SAM3 ONNX export on onnxruntime-node, whichever layout MODEL_DIR holds (sam3Layout.ts): one interface that
+ * encodes a batch of images and decodes one prompt over any of them. samexporterModel.ts and uslsV2Model.ts carry each
+ * layout's tensor names, dtypes and conventions. Nothing here knows whether the files are the real model or the
+ * contract fixture.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { SAM3_FILE_NAMES, SAM3_IMAGE_SIZE } from './sam3Layout';
-
-const IMAGE_FEATURES = [
-  'vision_pos_enc_0',
-  'vision_pos_enc_1',
-  'vision_pos_enc_2',
-  'backbone_fpn_0',
-  'backbone_fpn_1',
-  'backbone_fpn_2',
-] as const;
+import type { InstanceMasks } from './postprocess';
+import { detectSam3Layout, SAM3_LAYOUT_FILES, type Sam3LayoutName } from './sam3Layout';
+// The layout modules import only types from this one: no cycle at run time.
+import { SamexporterModel } from './samexporterModel';
+import { UslsV2Model } from './uslsV2Model';
 
 /** Where to run: the config's ORT_EXECUTION_PROVIDER. */
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -26,22 +22,38 @@ export interface ModelLog {
   warn(msg: string): void;
 }
 
-/** The six image feature maps of one image, as the encoder returned them. */
-export type ImageFeatures = Record<(typeof IMAGE_FEATURES)[number], ort.Tensor>;
+/** One image as the layout's encoder takes it (uint8 0..255 or normalized float), planar [3, 1008, 1008]. */
+export type EncoderInput = Uint8Array | Float32Array;
 
-/** The language encoder's outputs for one prompt. */
-export interface TextFeatures {
-  mask: ort.Tensor;
-  features: ort.Tensor;
-  embeds: ort.Tensor;
+/** The encoder's features of the images of one `encodeImages` call (layout-specific tensors). */
+export interface ImageBatch {
+  readonly size: number;
 }
 
-/** Raw decoder detections: N instances. */
+/** The language encoder's outputs for one prompt (layout-specific tensors). */
+export type TextFeatures = Record<string, ort.Tensor>;
+
+/** Raw decoder detections for one image and one prompt. */
 export interface Detections {
-  /** [N] scores. */
+  /** [N] scores in 0..1. */
   scores: Float32Array;
-  /** [N, 1, H, W] masks (bool/uint8 as 0/1, or float probabilities). */
-  masks: ort.Tensor;
+  /** [N] instance masks at the export's mask resolution. */
+  masks: InstanceMasks;
+}
+
+/** A loaded SAM3 export; share one per process. */
+export interface Sam3Model {
+  readonly layout: Sam3LayoutName;
+  /** Most images one `encodeImages` call takes at once (1: the export has no batch axis). */
+  readonly maxBatch: number;
+  /** The encoder input of one image from planar RGB uint8 [3, 1008, 1008] (the layout's normalization). */
+  imageInput(planarRgb: Uint8Array): EncoderInput;
+  /** Runs the language encoder on CLIP token ids (`<|startoftext|>` … `<|endoftext|>`, zero padding), length 32. */
+  encodeText(tokens: BigInt64Array): Promise<TextFeatures>;
+  /** Runs the image encoder on up to `maxBatch` images. */
+  encodeImages(inputs: EncoderInput[]): Promise<ImageBatch>;
+  /** Decodes one prompt over the images `indices` of `batch`, whose originals are `sizes`; one result per index. */
+  decode(batch: ImageBatch, indices: number[], text: TextFeatures, sizes: { width: number; height: number }[]): Promise<Detections[]>;
 }
 
 /** Thrown when the model cannot be loaded (missing files, bad graph): retryable, a worker restart may fix it. */
@@ -52,7 +64,8 @@ export class ModelLoadError extends Error {
   }
 }
 
-async function createSession(
+/** Creates one session on `provider`, falling back to CPU with a log line when CUDA is unavailable. */
+export async function createSession(
   path: string,
   provider: ExecutionProvider,
   log: ModelLog,
@@ -75,75 +88,31 @@ async function createSession(
   return { session: await ort.InferenceSession.create(path, { executionProviders: ['cpu'] }), used: 'cpu' };
 }
 
-/** Three loaded SAM3 sessions; create with `loadSam3Model`, share one per process. */
-export class Sam3Model {
-  private constructor(
-    private readonly imageEncoder: ort.InferenceSession,
-    private readonly languageEncoder: ort.InferenceSession,
-    private readonly decoder: ort.InferenceSession,
-  ) {}
+/** The three sessions of a layout, in file order (image encoder, language encoder, decoder). */
+export type Sam3Sessions = [ort.InferenceSession, ort.InferenceSession, ort.InferenceSession];
 
-  /** Loads `modelDir/sam3/*.onnx` (throws ModelLoadError). */
-  static async load(modelDir: string, provider: ExecutionProvider = 'cpu', log: ModelLog = console): Promise<Sam3Model> {
-    const dir = join(modelDir, 'sam3');
-    try {
-      const [img, lang, dec] = await Promise.all([
-        createSession(join(dir, SAM3_FILE_NAMES.imageEncoder), provider, log),
-        createSession(join(dir, SAM3_FILE_NAMES.languageEncoder), provider, log),
-        createSession(join(dir, SAM3_FILE_NAMES.decoder), provider, log),
-      ]);
-      log.info(`SAM3 model loaded from ${dir} on ${[img, lang, dec].map((s) => s.used).join('/')}`);
-      return new Sam3Model(img.session, lang.session, dec.session);
-    } catch (err) {
-      if (err instanceof ModelLoadError) throw err;
-      throw new ModelLoadError(`could not load the SAM3 model from ${dir}: ${(err as Error).message}`, { cause: err });
-    }
+/** Loads `modelDir/sam3/*.onnx` in whichever layout is there (throws ModelLoadError). */
+export async function loadSam3Model(modelDir: string, provider: ExecutionProvider = 'cpu', log: ModelLog = console): Promise<Sam3Model> {
+  const dir = join(modelDir, 'sam3');
+  const layout = detectSam3Layout(modelDir);
+  if (!layout) {
+    const expected = Object.entries(SAM3_LAYOUT_FILES)
+      .map(([name, files]) => `${name}: ${Object.values(files).join(', ')}`)
+      .join('; or ');
+    throw new ModelLoadError(
+      `model files not found in ${dir} (expected ${expected}; point MODEL_DIR at a SAM3 export, or run npm run model:fixture -- DIR)`,
+    );
   }
-
-  /** Runs the image encoder on a planar uint8 RGB [3, 1008, 1008] image. */
-  async encodeImage(planarRgb: Uint8Array): Promise<ImageFeatures> {
-    const out = await this.imageEncoder.run({ image: new ort.Tensor('uint8', planarRgb, [3, SAM3_IMAGE_SIZE, SAM3_IMAGE_SIZE]) });
-    for (const name of IMAGE_FEATURES) if (!out[name]) throw new Error(`image encoder did not return ${name}`);
-    return out as ImageFeatures;
-  }
-
-  /** Runs the language encoder on CLIP token ids int64 [1, 32]. */
-  async encodeText(tokens: BigInt64Array): Promise<TextFeatures> {
-    const out = await this.languageEncoder.run({ tokens: new ort.Tensor('int64', tokens, [1, tokens.length]) });
-    return { mask: out.text_attention_mask, features: out.text_memory, embeds: out.text_embeds };
-  }
-
-  /**
-   * Runs the decoder for a text prompt. The geometric prompt follows samexporter's convention for "no box": one
-   * padded slot (or as many as a fixed-capacity export declares) with zero coords, label 1 and box_masks = true
-   * (masked out). Inputs the session does not declare (pruned by onnxsim) are not fed.
-   */
-  async decode(image: ImageFeatures, text: TextFeatures, height: number, width: number): Promise<Detections> {
-    const declared = new Map(this.decoder.inputMetadata.map((m) => [m.name, m]));
-    const boxMeta = declared.get('box_coords');
-    const fixed = boxMeta?.isTensor ? boxMeta.shape[0] : undefined;
-    const slots = typeof fixed === 'number' && fixed > 0 ? fixed : 1;
-    const sizeType = (name: string): 'int64' | 'int32' => {
-      const m = declared.get(name);
-      return m?.isTensor && m.type === 'int32' ? 'int32' : 'int64';
-    };
-    const scalar = (name: string, v: number): ort.Tensor =>
-      sizeType(name) === 'int32'
-        ? new ort.Tensor('int32', Int32Array.from([v]), [])
-        : new ort.Tensor('int64', BigInt64Array.from([BigInt(v)]), []);
-    const feeds: Record<string, ort.Tensor> = {
-      original_height: scalar('original_height', height),
-      original_width: scalar('original_width', width),
-      ...image,
-      language_mask: text.mask,
-      language_features: text.features,
-      language_embeds: text.embeds,
-      box_coords: new ort.Tensor('float32', new Float32Array(slots * 4), [slots, 1, 4]),
-      box_labels: new ort.Tensor('int64', new BigInt64Array(slots).fill(1n), [slots, 1]),
-      box_masks: new ort.Tensor('bool', new Uint8Array(slots).fill(1), [1, slots]),
-    };
-    const out = await this.decoder.run(Object.fromEntries(Object.entries(feeds).filter(([k]) => declared.has(k))));
-    if (!out.scores || !out.masks) throw new Error('decoder did not return scores and masks');
-    return { scores: Float32Array.from(out.scores.data as ArrayLike<number>), masks: out.masks };
+  const files = SAM3_LAYOUT_FILES[layout];
+  try {
+    const opened = await Promise.all(
+      [files.imageEncoder, files.languageEncoder, files.decoder].map((f) => createSession(join(dir, f), provider, log)),
+    );
+    log.info(`SAM3 model (${layout} layout) loaded from ${dir} on ${opened.map((s) => s.used).join('/')}`);
+    const sessions = opened.map((s) => s.session) as Sam3Sessions;
+    return layout === 'usls-v2' ? new UslsV2Model(sessions) : new SamexporterModel(sessions);
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw err;
+    throw new ModelLoadError(`could not load the SAM3 model from ${dir}: ${(err as Error).message}`, { cause: err });
   }
 }

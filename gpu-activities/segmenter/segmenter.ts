@@ -1,16 +1,27 @@
 /**
- * Text-prompted segmentation of one original: one image encode, one decode per prompt, one 8-bit mask per prompt at
- * the original's upright size. The model is loaded once per process (lazily, or by `warm` at worker start) and the
- * language encoder's output is cached per prompt for the life of the process: a job repeats the same few prompts
- * for every item.
+ * Text-prompted segmentation of one original: the image is decoded and resized here (the caller's concurrency), then
+ * handed to the dynamic batcher (batcher.ts), which runs the image encoder over up to `maxBatch` images of any caller
+ * and the decoder once per prompt over every image of the batch that asked for it; the masks come back at the
+ * original's upright size. The model is loaded once per process (lazily, or by `warm` at worker start) in whichever
+ * layout MODEL_DIR holds (sam3Layout.ts), and the language encoder's output is cached per prompt for the life of the
+ * process: a job repeats the same few prompts for every item.
  */
 import sharp from 'sharp';
 import type { PromptRef } from '../../domain/jobData';
 import { ClipTokenizer } from '../tokenizer/clipTokenizer';
 import { DEFAULT_IMAGE_LIMITS, classifyDecodeError, inspectImage, openImage, type ImageLimits } from '../../services/image/inputImage';
-import { Sam3Model, type ExecutionProvider, type ModelLog, type TextFeatures } from './sam3Model';
+import { createBatcher, type Batcher, type BatchStats } from './batcher';
+import {
+  loadSam3Model,
+  type Detections,
+  type EncoderInput,
+  type ExecutionProvider,
+  type ModelLog,
+  type Sam3Model,
+  type TextFeatures,
+} from './sam3Model';
 import { SAM3_IMAGE_SIZE } from './sam3Layout';
-import { DEFAULT_POSTPROCESS, maskCoverage, selectInstances, unionMask, type InstanceMasks } from './postprocess';
+import { DEFAULT_POSTPROCESS, maskCoverage, selectInstances, unionMask } from './postprocess';
 
 /** How to build a segmenter. */
 export interface SegmenterOptions {
@@ -23,13 +34,24 @@ export interface SegmenterOptions {
   log?: ModelLog;
   /** Most prompts whose text features are kept (presets have about twenty). */
   textCacheSize?: number;
+  /** Most images per encoder call (config GPU_MAX_BATCH; default 1; an export without a batch axis caps it at 1). */
+  maxBatch?: number;
+  /** How long the first waiting image waits for batchmates, ms (config GPU_BATCH_WAIT_MS; default 5). */
+  batchWaitMs?: number;
+  /** Called after each model batch (metrics). */
+  onBatch?(stats: BatchStats): void;
 }
 
 /** Where the time of one `segment` call went, in milliseconds. */
 export interface SegmentTimings {
   preprocessMs: number;
+  /** This image's share of its batch's model time. */
   modelMs: number;
+  /** Submitted to the batcher -> its batch's results back (waiting + the whole batch's model time). */
+  batchMs: number;
   postprocessMs: number;
+  /** Images in the batch this one ran in. */
+  batchSize: number;
 }
 
 /** Masks of one image: prompt id -> 8-bit mask (255 inside), row-major, width × height. */
@@ -48,10 +70,54 @@ export interface Segmenter {
   warm(): Promise<void>;
   /** Segments one encoded original for each prompt; throws ItemImageError for a bad image. */
   segment(image: Uint8Array, prompts: PromptRef[], signal?: AbortSignal): Promise<Segmentation>;
+  /** Most images per model batch with the loaded export (1 before the model is loaded). */
+  maxBatch(): number;
 }
 
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
+/** One image handed to the batcher: its encoder input, original size and prompts (text features resolved). */
+interface BatchItem {
+  input: EncoderInput;
+  width: number;
+  height: number;
+  prompts: { id: string; prompt: string; text: TextFeatures }[];
+}
+
+/** One image's raw detections per prompt id, and its share of the batch's model time. */
+interface BatchResult {
+  detections: Map<string, Detections>;
+  modelMs: number;
+  batchSize: number;
+}
+
+/** Runs one batch: one encoder call, then one decoder call per distinct prompt over the images that asked for it. */
+async function runModelBatch(model: Sam3Model, items: BatchItem[]): Promise<BatchResult[]> {
+  const started = performance.now();
+  const batch = await model.encodeImages(items.map((i) => i.input));
+  const byPrompt = new Map<string, { text: TextFeatures; asks: { item: number; id: string }[] }>();
+  items.forEach((item, k) => {
+    for (const p of item.prompts) {
+      const group = byPrompt.get(p.prompt) ?? { text: p.text, asks: [] };
+      group.asks.push({ item: k, id: p.id });
+      byPrompt.set(p.prompt, group);
+    }
+  });
+  const detections = items.map(() => new Map<string, Detections>());
+  for (const { text, asks } of byPrompt.values()) {
+    const indices = [...new Set(asks.map((a) => a.item))];
+    const out = await model.decode(
+      batch,
+      indices,
+      text,
+      indices.map((k) => items[k]),
+    );
+    for (const a of asks) detections[a.item].set(a.id, out[indices.indexOf(a.item)]);
+  }
+  const modelMs = (performance.now() - started) / items.length;
+  return detections.map((d) => ({ detections: d, modelMs, batchSize: items.length }));
 }
 
 /** Creates the SAM3 segmenter. */
@@ -63,11 +129,22 @@ export function createSegmenter(opts: SegmenterOptions): Segmenter {
     nmsIou: opts.nmsIou ?? DEFAULT_POSTPROCESS.nmsIou,
   };
   const cacheSize = opts.textCacheSize ?? 256;
-  let loading: Promise<{ model: Sam3Model; tokenizer: ClipTokenizer }> | undefined;
+  type Loaded = { model: Sam3Model; tokenizer: ClipTokenizer; batcher: Batcher<BatchItem, BatchResult> };
+  let loading: Promise<Loaded> | undefined;
+  let loadedBatch = 1;
   const textCache = new Map<string, Promise<TextFeatures>>();
 
-  function load(): Promise<{ model: Sam3Model; tokenizer: ClipTokenizer }> {
-    loading ??= Sam3Model.load(opts.modelDir, opts.provider ?? 'cpu', log).then((model) => ({ model, tokenizer: new ClipTokenizer() }));
+  function load(): Promise<Loaded> {
+    loading ??= loadSam3Model(opts.modelDir, opts.provider ?? 'cpu', log).then((model) => {
+      loadedBatch = Math.max(1, Math.min(opts.maxBatch ?? 1, model.maxBatch));
+      const batcher = createBatcher<BatchItem, BatchResult>({
+        maxBatch: loadedBatch,
+        waitMs: opts.batchWaitMs ?? 5,
+        run: (items) => runModelBatch(model, items),
+        onBatch: opts.onBatch,
+      });
+      return { model, tokenizer: new ClipTokenizer(), batcher };
+    });
     // A failed load is not cached: the activity fails retryably and the next attempt loads again.
     loading.catch(() => (loading = undefined));
     return loading;
@@ -88,8 +165,8 @@ export function createSegmenter(opts: SegmenterOptions): Segmenter {
     const info = await inspectImage(image, limits);
     let rgb: Buffer;
     try {
-      // Orientation first (openImage), then the export's preprocessing: a plain (aspect-ignoring) bilinear resize to
-      // 1008×1008 RGB, as samexporter does with cv2.INTER_LINEAR. Transparent pixels are shown on white.
+      // Orientation first (openImage), then both exports' preprocessing: a plain (aspect-ignoring) bilinear resize to
+      // 1008×1008 RGB, as samexporter (cv2.INTER_LINEAR) and usls (PIL BILINEAR) do. Transparent pixels on white.
       rgb = await openImage(image, limits)
         .flatten({ background: '#ffffff' })
         .resize(SAM3_IMAGE_SIZE, SAM3_IMAGE_SIZE, { fit: 'fill', kernel: 'linear' })
@@ -112,7 +189,7 @@ export function createSegmenter(opts: SegmenterOptions): Segmenter {
 
   async function toImageSize(mask: Uint8Array, mw: number, mh: number, width: number, height: number): Promise<Uint8Array> {
     if (mw === width && mh === height) return mask;
-    // An export that returns masks at another resolution: resample bilinearly and re-binarize at half.
+    // An export that returns masks at another resolution (usls: 288²): resample bilinearly and re-binarize at half.
     const resized = await sharp(mask, { raw: { width: mw, height: mh, channels: 1 } })
       .resize(width, height, { fit: 'fill', kernel: 'linear' })
       .threshold(128)
@@ -127,46 +204,43 @@ export function createSegmenter(opts: SegmenterOptions): Segmenter {
       await load();
     },
 
+    maxBatch: () => loadedBatch,
+
     async segment(image, prompts, signal) {
-      const { model, tokenizer } = await load();
+      const { model, tokenizer, batcher } = await load();
       throwIfAborted(signal);
-      let t = performance.now();
-      const timings: SegmentTimings = { preprocessMs: 0, modelMs: 0, postprocessMs: 0 };
-      const lap = (key: keyof SegmentTimings): void => {
-        const now = performance.now();
-        timings[key] += now - t;
-        t = now;
-      };
+      const started = performance.now();
       const { planar, width, height } = await encoderInput(image);
-      lap('preprocessMs');
+      const input = model.imageInput(planar);
+      const unique = prompts.filter((p, i) => prompts.findIndex((q) => q.id === p.id) === i);
+      const texts = await Promise.all(unique.map((p) => textFeatures(model, tokenizer, p.prompt)));
+      const preprocessMs = performance.now() - started;
       throwIfAborted(signal);
-      const features = await model.encodeImage(planar);
-      lap('modelMs');
+      const submitted = performance.now();
+      const result = await batcher.submit(
+        { input, width, height, prompts: unique.map((p, i) => ({ id: p.id, prompt: p.prompt, text: texts[i] })) },
+        signal,
+      );
+      const batchMs = performance.now() - submitted;
+      throwIfAborted(signal);
+      const postStarted = performance.now();
       const masks = new Map<string, Uint8Array>();
       const coverage = new Map<string, number>();
-      for (const { id, prompt } of prompts) {
-        if (masks.has(id)) continue;
-        throwIfAborted(signal);
-        const text = await textFeatures(model, tokenizer, prompt);
-        const det = await model.decode(features, text, height, width);
-        lap('modelMs');
-        // [N, 1, H, W] as exported; [N, H, W] tolerated.
-        const dims = det.masks.dims;
-        const [count, mh, mw] = dims.length === 4 ? [dims[0], dims[2], dims[3]] : [dims[0], dims[1], dims[2]];
-        const instances: InstanceMasks = {
-          count,
-          height: mh,
-          width: mw,
-          data: det.masks.type === 'float32' ? (det.masks.data as Float32Array) : (det.masks.data as Uint8Array),
-        };
-        const keep = selectInstances(det.scores, instances, post);
-        const union = unionMask(instances, keep);
-        const sameSize = mw === width && mh === height;
-        const mask = sameSize ? union.mask : await toImageSize(union.mask, mw, mh, width, height);
+      for (const { id } of unique) {
+        const { scores, masks: instances } = result.detections.get(id)!;
+        const union = unionMask(instances, selectInstances(scores, instances, post));
+        const sameSize = instances.width === width && instances.height === height;
+        const mask = sameSize ? union.mask : await toImageSize(union.mask, instances.width, instances.height, width, height);
         masks.set(id, mask);
         coverage.set(id, sameSize ? union.area / (width * height) : maskCoverage(mask));
-        lap('postprocessMs');
       }
+      const timings: SegmentTimings = {
+        preprocessMs,
+        modelMs: result.modelMs,
+        batchMs,
+        postprocessMs: performance.now() - postStarted,
+        batchSize: result.batchSize,
+      };
       return { width, height, masks, coverage, timings };
     },
   };

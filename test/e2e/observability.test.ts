@@ -79,6 +79,9 @@ describe('observability: metrics and logs of the API and the three workers', fun
         (t: string) => sample(t, 's3_activity_failed_total', { activityType: 'segment', failure_type: 'INVALID_IMAGE' })! >= 1, // failed
         (t: string) => sample(t, 's3_activity_duration_count', { activityType: 'segment' })! >= 2, // activity durations
         (t: string) => sample(t, 's3_model_load')! > 0, // model load time
+        (t: string) => sample(t, 's3_gpu_batch_size_count')! >= 1, // batch size histogram
+        (t: string) => sample(t, 's3_gpu_batch_queue_wait_count')! >= 1, // queue wait
+        (t: string) => sample(t, 's3_gpu_batch_model_time_count')! >= 1, // model time per batch
         (t: string) => sample(t, 'temporal_activity_execution_latency_count', { activity_type: 'segment' })! >= 2, // SDK metrics
       ],
       cpu: [

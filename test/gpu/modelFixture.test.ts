@@ -59,6 +59,47 @@ const CONTRACT: Record<'imageEncoder' | 'languageEncoder' | 'decoder', { inputs:
   },
 };
 
+// jamjamjon/usls scripts/sam3-image/export_v2.py, in session order.
+const USLS_CONTRACT: typeof CONTRACT = {
+  imageEncoder: {
+    inputs: [['images', 'float32', 4]],
+    outputs: [
+      ['fpn_feat_0', 'float32', 4],
+      ['fpn_feat_1', 'float32', 4],
+      ['fpn_feat_2', 'float32', 4],
+      ['fpn_pos_2', 'float32', 4],
+    ],
+  },
+  languageEncoder: {
+    inputs: [
+      ['input_ids', 'int64', 2],
+      ['attention_mask', 'int64', 2],
+    ],
+    outputs: [
+      ['text_features', 'float32', 3],
+      ['text_mask', 'bool', 2],
+    ],
+  },
+  decoder: {
+    inputs: [
+      ['fpn_feat_0', 'float32', 4],
+      ['fpn_feat_1', 'float32', 4],
+      ['fpn_feat_2', 'float32', 4],
+      ['fpn_pos_2', 'float32', 4],
+      ['text_features', 'float32', 3],
+      ['text_mask', 'bool', 2],
+      ['input_boxes', 'float32', 3],
+      ['input_boxes_labels', 'int64', 2],
+    ],
+    outputs: [
+      ['pred_masks', 'float32', 4],
+      ['pred_boxes', 'float32', 3],
+      ['pred_logits', 'float32', 2],
+      ['presence_logits', 'float32', 2],
+    ],
+  },
+};
+
 function describeIo(meta: readonly ort.InferenceSession.ValueMetadata[]): Io[] {
   return meta.map((m) => {
     assert.ok(m.isTensor, `${m.name} is a tensor`);
@@ -99,6 +140,99 @@ describe('contract-fixture model', function () {
       await session.release();
     });
   }
+
+  describe('usls-v2 layout', () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'fixture-usls-'));
+      writeModelFixture(dir, 'usls-v2');
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    for (const part of ['imageEncoder', 'languageEncoder', 'decoder'] as const) {
+      it(`${part}: names, element types, ranks and a dynamic batch axis are usls export_v2's`, async () => {
+        const session = await ort.InferenceSession.create(sam3Paths(dir, 'usls-v2')[part]);
+        assert.deepEqual(describeIo(session.inputMetadata), USLS_CONTRACT[part].inputs);
+        assert.deepEqual(describeIo(session.outputMetadata), USLS_CONTRACT[part].outputs);
+        for (const m of [...session.inputMetadata, ...session.outputMetadata]) {
+          assert.equal(m.isTensor && m.shape[0], 'batch', `${m.name}: dimension 0 is the symbolic batch axis`);
+        }
+        await session.release();
+      });
+    }
+
+    it('is generated deterministically, and replaces the other layout in the directory', () => {
+      const again = mkdtempSync(join(tmpdir(), 'fixture-usls-b-'));
+      try {
+        writeModelFixture(again, 'samexporter');
+        const files = writeModelFixture(again, 'usls-v2');
+        files.forEach((f, i) => assert.ok(readFileSync(f).equals(readFileSync(Object.values(sam3Paths(dir, 'usls-v2'))[i]))));
+        for (const p of Object.values(sam3Paths(again))) assert.throws(() => readFileSync(p), /ENOENT/);
+      } finally {
+        rmSync(again, { recursive: true, force: true });
+      }
+    });
+
+    it('computes the colour rule per image over a batch of 3', async () => {
+      const paths = sam3Paths(dir, 'usls-v2');
+      const [enc, text, dec] = await Promise.all(
+        [paths.imageEncoder, paths.languageEncoder, paths.decoder].map((p) => ort.InferenceSession.create(p)),
+      );
+      const plane = 1008 * 1008;
+      // Image k: wall grey left of column 300·(k+1), 41 red units away from it right of there.
+      const images = new Float32Array(3 * 3 * plane);
+      for (let k = 0; k < 3; k++) {
+        for (let i = 0; i < plane; i++) {
+          const red = i % 1008 < 300 * (k + 1) ? 0xb4 : 0xb4 + 41;
+          images[(k * 3 + 0) * plane + i] = red / 127.5 - 1;
+          images[(k * 3 + 1) * plane + i] = 0xb4 / 127.5 - 1;
+          images[(k * 3 + 2) * plane + i] = 0xb4 / 127.5 - 1;
+        }
+      }
+      const features = await enc.run({ images: new ort.Tensor('float32', images, [3, 3, 1008, 1008]) });
+      const tokenizer = new ClipTokenizer();
+      const ids = new BigInt64Array(3 * 32);
+      const mask = new BigInt64Array(3 * 32);
+      ['wall', 'floor', 'wall'].forEach((word, k) => {
+        const t = tokenizer.tokenize(word);
+        const end = t.indexOf(49407n);
+        t.forEach((v, i) => {
+          ids[k * 32 + i] = i > end ? 49407n : v;
+          mask[k * 32 + i] = i <= end ? 1n : 0n;
+        });
+      });
+      const txt = await text.run({
+        input_ids: new ort.Tensor('int64', ids, [3, 32]),
+        attention_mask: new ort.Tensor('int64', mask, [3, 32]),
+      });
+      assert.deepEqual(Array.from(txt.text_mask.data as Uint8Array), Array.from(mask, Number));
+      const out = await dec.run({
+        ...features,
+        text_features: txt.text_features,
+        text_mask: txt.text_mask,
+        input_boxes: new ort.Tensor('float32', new Float32Array(3 * 4), [3, 1, 4]),
+        input_boxes_labels: new ort.Tensor('int64', new BigInt64Array(3).fill(-10n), [3, 1]),
+      });
+      assert.deepEqual(out.pred_masks.dims, [3, 1, 1008, 1008]);
+      const sig = (x: number) => 1 / (1 + Math.exp(-x));
+      const logits = out.pred_logits.data as Float32Array;
+      const presence = out.presence_logits.data as Float32Array;
+      const scores = [0, 1, 2].map((k) => sig(logits[k]) * sig(presence[k]));
+      assert.ok(Math.abs(scores[0] - 0.95) < 1e-6 && Math.abs(scores[2] - 0.95) < 1e-6, `${scores}`);
+      assert.ok(scores[1] < 1e-6, 'floor is not in image 1');
+      const m = out.pred_masks.data as Float32Array;
+      for (const [k, x, inside] of [
+        [0, 299, true],
+        [0, 300, false],
+        [2, 899, true],
+        [2, 900, false],
+        [1, 0, false],
+      ] as const) {
+        assert.equal(m[k * plane + 500 * 1008 + x] > 0, inside, `image ${k} column ${x}`);
+      }
+      assert.deepEqual(Array.from(out.pred_boxes.data as Float32Array), [0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1]);
+    });
+  });
 
   it('computes the documented colour rule end to end', async () => {
     const paths = sam3Paths(dirA);

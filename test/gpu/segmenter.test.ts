@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { createSegmenter, type Segmenter } from '../../gpu-activities/segmenter/segmenter';
-import { ModelLoadError, Sam3Model } from '../../gpu-activities/segmenter/sam3Model';
+import { ModelLoadError } from '../../gpu-activities/segmenter/sam3Model';
+import { SamexporterModel } from '../../gpu-activities/segmenter/samexporterModel';
 import { maskOf, paint, png } from '../fixtures/gpu/images';
 import { testModelDir } from '../fixtures/gpu/model';
 
@@ -127,8 +128,8 @@ describe('segmenter (SAM3 contract fixture)', function () {
 
   it('encodes each prompt once for the life of the process', async () => {
     const calls: string[] = [];
-    const original = Sam3Model.prototype.encodeText;
-    Sam3Model.prototype.encodeText = function (tokens) {
+    const original = SamexporterModel.prototype.encodeText;
+    SamexporterModel.prototype.encodeText = function (tokens: BigInt64Array) {
       calls.push(String(tokens[1]));
       return original.call(this, tokens);
     };
@@ -145,7 +146,7 @@ describe('segmenter (SAM3 contract fixture)', function () {
       ]);
       assert.equal(calls.length, 2);
     } finally {
-      Sam3Model.prototype.encodeText = original;
+      SamexporterModel.prototype.encodeText = original;
     }
   });
 
