@@ -1,24 +1,31 @@
 /**
- * `npm run bench:pipeline [-- options]`: one job of N items (200) through the real stack — Temporal dev server,
+ * `npm run bench:pipeline [-- options]`: jobs of N items (200) through the real stack — Temporal dev server,
  * SeaweedFS, the API over HTTP, the orchestration worker — with calibrated stand-in GPU workers (bench/pipeline/
- * standIn.ts: one serialized "GPU" per worker holding 24.5 ms + 20 ms per concept, sleep-based), 3 concepts.
- * Scenarios: 1 GPU worker, 4 GPU workers on the same queue, and a zero-cost model (pure orchestration). Prints
- * items/s, GPU-busy fraction, p50/p99 item latency, history size, CPU per process, and the targets with PASS/MISS.
+ * standIn.ts: one serialized "GPU" per worker behind the GPU worker's own dynamic batcher, charging the H200 cost of
+ * each batch size, gpuCurve.ts) and a stand-in CPU worker on the CPU queue for applyRule (cpuStandIn.ts: the measured
+ * CPU-seconds per item as a sleep on enough cores), 3 concepts. Scenarios: 1 and 4 GPU workers unbatched and batched,
+ * 40 concurrent 5-item jobs batched, and a zero-cost model (pure orchestration). Prints items/s, GPU busy, mean batch
+ * size and batch-queue wait, p50/p99 item latency, history size, CPU per process, and the targets with PASS/MISS; the
+ * last line is for scripts: `batched: 1w <items/s> items/s <busy>% busy, 4w <ratio>x, 40x5 <items/s> items/s`.
  *
  * Options:
- *   --items N            items per job (200)
- *   --workers N          GPU workers of the fleet scenario (4)
- *   --slots N            maxConcurrentActivityTaskExecutions per GPU worker (8)
- *   --in-flight N        JOB_MAX_IN_FLIGHT for the jobs (default: the config default)
+ *   --items N            items per scenario (200)
+ *   --workers N          GPU workers of the fleet scenarios (4)
+ *   --slots N            least maxConcurrentActivityTaskExecutions per GPU worker (8; a batching one gets ≥ 2 × batch)
+ *   --max-batch M        GPU_MAX_BATCH of the batched default scenarios (16)
+ *   --batch-wait-ms X    GPU_BATCH_WAIT_MS (5)
+ *   --cpu-s X            CPU-seconds per item of applyRule on the CPU stand-in (0.6, issue 10's target)
+ *   --cpu-cores N        cores of the CPU stand-in (default: enough for the scenario's GPU capacity, + 25 %)
+ *   --in-flight N        JOB_MAX_IN_FLIGHT for every scenario (default: the config's 64 unbatched; batched, enough
+ *                        for the GPU capacity × (CPU time + 2 s), at most 256)
  *   --zero-workers N     GPU workers of the zero-cost scenario (1)
- *   --scenarios a,b,c    of: 1w, <N>w (e.g. 4w, 8w), zero (default: 1w,4w,zero); a `:<J>j` suffix splits the items
- *                        over J concurrent jobs (diagnostic, e.g. zero:4j)
- *   --inline             run the stand-in GPU workers in this process instead of child processes
+ *   --scenarios a,b,c    of `<N>w` or `zero`, optionally `:<J>j` (the items split over J concurrent jobs) and `@<M>`
+ *                        (GPU_MAX_BATCH M); default 1w,4w,1w@16,4w@16,1w:40j@16,zero
+ *   --inline             run the stand-in workers in this process instead of child processes
  *   --wft-slots N        orchestration worker maxConcurrentWorkflowTaskExecutions
  *   --wft-pollers N      orchestration worker workflow task pollers (simple maximum)
  *   --orch-act-slots N   orchestration worker maxConcurrentActivityTaskExecutions
  *   --db URL             mysql://user@host:port/db: run on a temporary database of that server (default: SQLite file)
- *   --encode-ms X --decode-ms Y   the stand-in's cost model (24.5, 20)
  *   --wait-quiet S       before each scenario, wait up to S seconds for a second in which the machine is < 25 % busy
  *                        (for shared machines; the report shows the CPU other processes used during each run anyway)
  *   --temporal-rollback  diagnostic: the dev server's SQLite in the CLI's rollback-journal mode (scripts/stack: WAL)
@@ -35,12 +42,12 @@ import { cpus } from 'node:os';
 import { Runtime, type WorkerOptions } from '@temporalio/worker';
 import { waitForQuiet } from './pipeline/cpu';
 import { cleanup, handleExits, isStopping } from './pipeline/lifecycle';
-import { describeOutcome } from './pipeline/profile';
 import { runScenario, type Outcome, type RunSettings, type Scenario } from './pipeline/scenario';
 import { metricsAddress } from './pipeline/sdkMetrics';
+import { gpuItemsPerS } from './pipeline/gpuCurve';
+import { report } from './pipeline/report';
 import { benchSdkLogger, type GpuModel } from './pipeline/standIn';
-import { f0, pct, quantile, table } from './pipeline/stats';
-import { startBenchSystem, type BenchSystem } from './pipeline/system';
+import { startBenchSystem } from './pipeline/system';
 import type { TemporalStore } from './pipeline/variantStack';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -64,10 +71,13 @@ const WORKERS = num('workers', 4)!;
 const SLOTS = num('slots', 8)!;
 const ZERO_WORKERS = num('zero-workers', 1)!;
 const INLINE = flag('inline');
-const H200: GpuModel = { encodeMs: num('encode-ms', 24.5)!, decodeMs: num('decode-ms', 20)! };
-const ZERO: GpuModel = { encodeMs: 0, decodeMs: 0 };
+const MAX_BATCH = num('max-batch', 16)!;
+const BATCH_WAIT_MS = num('batch-wait-ms', 5)!;
+const CPU_S = num('cpu-s', 0.6)!;
+const CPU_CORES = num('cpu-cores');
+const IN_FLIGHT = num('in-flight');
 const CONCEPTS = ['wall', 'floor', 'sofa'];
-const SCENARIOS = (arg('scenarios') ?? `1w,${WORKERS}w,zero`).split(',');
+const SCENARIOS = (arg('scenarios') ?? `1w,${WORKERS}w,1w@${MAX_BATCH},${WORKERS}w@${MAX_BATCH},1w:40j@${MAX_BATCH},zero`).split(',');
 const ORCH_OPTIONS: Partial<WorkerOptions> = {
   ...(num('wft-slots') !== undefined ? { maxConcurrentWorkflowTaskExecutions: num('wft-slots') } : {}),
   ...(num('wft-pollers') !== undefined ? { workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: num('wft-pollers')! } } : {}),
@@ -77,75 +87,40 @@ const TEMPORAL_STORE: TemporalStore = flag('temporal-memory') ? 'memory' : flag(
 const TEMPORAL_ARGS = process.argv.filter((a) => a.startsWith('--temporal-arg=')).map((a) => a.slice('--temporal-arg='.length));
 const WAIT_QUIET_S = num('wait-quiet', 0)!;
 const DUMP = arg('dump');
+/** The config's JOB_MAX_IN_FLIGHT default (the unbatched scenarios run with it, as today). */
+const DEFAULT_IN_FLIGHT = 64;
 
 const say = (msg: string) => console.log(`[bench] ${msg}`);
-const isGpu = (m: GpuModel) => m.encodeMs + m.decodeMs > 0;
 
-/** The scenarios of --scenarios: `zero`, `<N>w`, optionally `:<J>j` to split the items over J concurrent jobs. */
+/** The scenarios of --scenarios: `zero` or `<N>w`, optionally `:<J>j` (J concurrent jobs) and `@<M>` (GPU_MAX_BATCH). */
 function plan(): Scenario[] {
   return SCENARIOS.map((name) => {
-    const m = /^(zero|(\d+)w)(?::(\d+)j)?$/.exec(name);
-    if (!m) throw new Error(`--scenarios: unknown scenario ${name} (1w, ${WORKERS}w, zero, optionally :<J>j)`);
+    const m = /^(zero|(\d+)w)(?::(\d+)j)?(?:@(\d+))?$/.exec(name);
+    if (!m) throw new Error(`--scenarios: unknown scenario ${name} (1w, ${WORKERS}w, zero, optionally :<J>j and @<batch>)`);
     const jobs = m[3] ? Number(m[3]) : 1;
-    if (m[1] === 'zero') return { name, workers: ZERO_WORKERS, model: ZERO, items: ITEMS, jobs };
-    return { name, workers: Number(m[2]), model: H200, items: ITEMS, jobs };
+    const maxBatch = m[4] ? Number(m[4]) : 1;
+    if (m[1] === 'zero') {
+      const model: GpuModel = { kind: 'zero', maxBatch, waitMs: BATCH_WAIT_MS };
+      return {
+        name,
+        workers: ZERO_WORKERS,
+        model,
+        cpu: { cpuS: 0, cores: 1 },
+        items: ITEMS,
+        jobs,
+        inFlight: IN_FLIGHT ?? DEFAULT_IN_FLIGHT,
+      };
+    }
+    const workers = Number(m[2]);
+    const capacity = workers * gpuItemsPerS(maxBatch, CONCEPTS.length);
+    // Enough CPU to keep up with the GPUs: CPU-seconds per item × items/s, + 25 %.
+    const cores = CPU_CORES ?? Math.max(1, Math.ceil(1.25 * CPU_S * capacity));
+    // Little's law: an item is in flight through its batch wait, its batch, the CPU stage and the workflow hops.
+    const batchedInFlight = Math.min(256, Math.max(DEFAULT_IN_FLIGHT, Math.ceil(capacity * (CPU_S + 2))));
+    const inFlight = IN_FLIGHT ?? (maxBatch > 1 ? batchedInFlight : DEFAULT_IN_FLIGHT);
+    const model: GpuModel = { kind: 'h200', maxBatch, waitMs: BATCH_WAIT_MS };
+    return { name, workers, model, cpu: { cpuS: CPU_S, cores }, items: ITEMS, jobs, inFlight };
   });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// report: the table and the targets (the per-scenario profile is pipeline/profile.ts)
-
-function report(outcomes: Outcome[], sys: BenchSystem): void {
-  const one = outcomes.find((o) => o.s.name === '1w');
-  const many = outcomes.find((o) => o.s.name === `${WORKERS}w`);
-  const zero = outcomes.find((o) => o.s.name === 'zero');
-  const label = (o: Outcome) =>
-    `${isGpu(o.s.model) ? 'H200 stand-in' : 'zero-cost'}, ${o.s.workers} worker${o.s.workers > 1 ? 's' : ''}` +
-    (o.s.jobs > 1 ? `, ${o.s.jobs} jobs` : '');
-  const rows = outcomes.map((o) => [
-    label(o),
-    String(o.done),
-    o.wallS.toFixed(2),
-    o.itemsPerS.toFixed(1),
-    isGpu(o.s.model) ? pct(o.fleetBusy) : 'n/a',
-    f0(quantile(o.latency, 0.5)),
-    f0(quantile(o.latency, 0.99)),
-    o === many && one ? `${(o.itemsPerS / one.itemsPerS).toFixed(2)}×` : '—',
-    String(o.events),
-  ]);
-  console.log('');
-  console.log(table(['scenario', 'items', 'wall s', 'items/s', 'GPU busy', 'p50 ms', 'p99 ms', 'vs 1w', 'history events'], rows));
-  console.log('');
-  const itemMs = H200.encodeMs + H200.decodeMs * CONCEPTS.length;
-  console.log(
-    `GPU model: ${H200.encodeMs} ms encode + ${H200.decodeMs} ms × ${CONCEPTS.length} concepts = ${itemMs} ms/item -> ${(1000 / itemMs).toFixed(2)} items/s per GPU at 100 % busy`,
-  );
-  console.log(
-    'wall = execute accepted by the workflow (update-accepted event) -> last applyRule completion; items/s = items / wall; ' +
-      "latency = the same start -> the item's applyRule completion (seen by the stand-in); GPU busy = Σ GPU time / (workers × first GPU start -> last completion)",
-  );
-  console.log('');
-  const targets: string[][] = [];
-  const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-  if (one) targets.push(['GPU busy ≥ 95 % with one worker', pct(one.fleetBusy), mark(one.fleetBusy >= 0.95)]);
-  if (one && many) {
-    const r = many.itemsPerS / one.itemsPerS;
-    targets.push([
-      `${WORKERS} workers ≥ ${(0.9 * WORKERS).toFixed(1)}× one worker's items/s`,
-      `${r.toFixed(2)}×`,
-      mark(r >= 0.9 * WORKERS),
-    ]);
-  }
-  if (zero) targets.push(['zero-cost ≥ 100 items/s', `${zero.itemsPerS.toFixed(1)} items/s`, mark(zero.itemsPerS >= 100)]);
-  if (targets.length) console.log(table(['target', 'reached', ''], targets));
-  else console.log('(no target applies to these scenarios: 1w, 4w and zero are the targets)');
-  console.log('');
-  for (const o of outcomes) console.log(describeOutcome(o) + '\n');
-  const store = { wal: 'SQLite file, WAL + synchronous=normal', rollback: 'SQLite file, rollback journal', memory: 'in-memory store' };
-  console.log(
-    `setup: ${ITEMS} items, concepts ${CONCEPTS.join('/')}, no protect; GPU workers ${INLINE ? 'in the bench process (--inline)' : 'in child processes'}, ${SLOTS} activity slots each; app DB ${sys.dbKind}; orchestration worker options ${JSON.stringify(ORCH_OPTIONS)}; ` +
-      `Temporal dev server ${store[TEMPORAL_STORE]}${TEMPORAL_ARGS.length ? ` + ${TEMPORAL_ARGS.join(' ')}` : ''}`,
-  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -170,9 +145,18 @@ async function main(): Promise<void> {
     say,
   });
   const run: RunSettings = { sys, metrics, inline: INLINE, slots: SLOTS, concepts: CONCEPTS };
+  const zeroModel: GpuModel = { kind: 'zero', maxBatch: 1, waitMs: 0 };
 
   say('warm-up job (zero-cost, 20 items; not reported)…');
-  await runScenario(run, { name: 'warmup', workers: 1, model: ZERO, items: 20, jobs: 1 });
+  await runScenario(run, {
+    name: 'warmup',
+    workers: 1,
+    model: zeroModel,
+    cpu: { cpuS: 0, cores: 1 },
+    items: 20,
+    jobs: 1,
+    inFlight: DEFAULT_IN_FLIGHT,
+  });
 
   const outcomes: Outcome[] = [];
   for (const s of scenarios) {
@@ -180,13 +164,24 @@ async function main(): Promise<void> {
       const busy = await waitForQuiet(WAIT_QUIET_S);
       say(`machine ${busy.toFixed(0)} % busy (of ${cpus().length * 100} %) in the second before ${s.name}`);
     }
-    const what = `${s.items} items${s.jobs > 1 ? ` in ${s.jobs} jobs` : ''}, ${s.workers} GPU worker(s)`;
-    say(`${s.name}: ${what}, ${isGpu(s.model) ? 'H200 stand-in' : 'zero-cost'}…`);
+    const what = `${s.items} items${s.jobs > 1 ? ` in ${s.jobs} jobs` : ''}, ${s.workers} GPU worker(s), GPU_MAX_BATCH ${s.model.maxBatch}`;
+    say(
+      `${s.name}: ${what}, ${s.model.kind === 'h200' ? `H200 stand-in, CPU stand-in ${s.cpu.cores} cores` : 'zero-cost'}, JOB_MAX_IN_FLIGHT ${s.inFlight}…`,
+    );
     const o = await runScenario(run, s);
     say(`${s.name}: ${o.itemsPerS.toFixed(1)} items/s over ${o.wallS.toFixed(2)} s`);
     outcomes.push(o);
   }
-  report(outcomes, sys);
+  report(outcomes, {
+    workers: WORKERS,
+    maxBatch: MAX_BATCH,
+    concepts: CONCEPTS,
+    setup:
+      `setup: ${ITEMS} items per scenario, concepts ${CONCEPTS.join('/')}, no protect; stand-in workers ${INLINE ? 'in the bench process (--inline)' : 'in child processes'}, ` +
+      `GPU workers with ≥ ${SLOTS} activity slots (2 × GPU_MAX_BATCH when batching), GPU_BATCH_WAIT_MS ${BATCH_WAIT_MS}; CPU stand-in ${CPU_S} CPU-s per item, ` +
+      `${CPU_CORES ?? 'auto'} cores (2 slots each); app DB ${sys.dbKind}; orchestration worker options ${JSON.stringify(ORCH_OPTIONS)}; Temporal dev server ${TEMPORAL_STORE}` +
+      (TEMPORAL_ARGS.length ? ` + ${TEMPORAL_ARGS.join(' ')}` : ''),
+  });
   if (DUMP) {
     const dump = outcomes.map(({ s, jobIds, t0, records, history }) => ({
       scenario: s.name,

@@ -14,8 +14,12 @@ export interface ActivityFigures {
   wallS: number;
   itemsPerS: number;
   retries: number;
-  /** busy / (workers × window), window = first GPU start .. last completion of the fleet. */
+  /** busy / (workers × window), window = first GPU start .. last segment completion of the fleet. */
   fleetBusy: number;
+  /** Images per model batch, averaged over batches (NaN at zero cost). */
+  meanBatch: number;
+  /** Per item: time waited in the GPU worker's batch queue, ms. */
+  batchWait: number[];
   /** Per worker: busy / (its first GPU start .. its last completion). */
   workerBusy: number[];
   perWorkerItems: number[];
@@ -44,17 +48,23 @@ export function activityFigures(records: ActivityRecord[], t0Of: Map<string, num
   const t0 = Math.min(...t0Of.values());
   const endAll = Math.max(...[...applies.values()].map((r) => r.end));
   const wallS = (endAll - t0) / 1000;
-  const gpuRecs = records.filter((r) => r.gpuStart !== undefined);
-  const busyOf = (rs: ActivityRecord[]) => sum(rs.map((r) => r.gpuEnd! - r.gpuStart!));
+  const segRecs = records.filter((r) => r.kind === 'segment');
+  const gpuRecs = segRecs.filter((r) => r.gpuStart !== undefined);
+  // A batch's GPU time is shared by its items: each record carries its share.
+  const busyOf = (rs: ActivityRecord[]) => sum(rs.map((r) => r.deviceMs ?? 0));
   const workerBusy: number[] = [];
   const perWorkerItems: number[] = [];
   for (let w = 0; w < workers; w++) {
-    const mine = records.filter((r) => r.w === w);
+    const mine = segRecs.filter((r) => r.w === w);
     const gpu = mine.filter((r) => r.gpuStart !== undefined);
-    perWorkerItems.push(mine.filter((r) => r.kind === 'segment').length);
+    perWorkerItems.push(mine.length);
     if (gpu.length) workerBusy.push(busyOf(gpu) / (Math.max(...mine.map((r) => r.end)) - Math.min(...gpu.map((r) => r.gpuStart!))));
   }
-  const fleetBusy = gpuRecs.length ? busyOf(gpuRecs) / (workers * (endAll - Math.min(...gpuRecs.map((r) => r.gpuStart!)))) : NaN;
+  // The window closes with the last segment: the CPU stage of the last items after it is no GPU work left undone.
+  const gpuEndAll = Math.max(...segRecs.map((r) => r.end));
+  const fleetBusy = gpuRecs.length ? busyOf(gpuRecs) / (workers * (gpuEndAll - Math.min(...gpuRecs.map((r) => r.gpuStart!)))) : NaN;
+  const batched = gpuRecs.filter((r) => r.batch);
+  const meanBatch = batched.length ? batched.length / sum(batched.map((r) => 1 / r.batch!)) : NaN;
   return {
     t0,
     endAll,
@@ -62,6 +72,8 @@ export function activityFigures(records: ActivityRecord[], t0Of: Map<string, num
     itemsPerS: applies.size / wallS,
     retries: records.filter((r) => r.attempt > 1).length,
     fleetBusy,
+    meanBatch,
+    batchWait: batched.map((r) => r.batchWaitMs ?? 0),
     workerBusy,
     perWorkerItems,
     latency: [...applies.values()].map((a) => a.end - t0Of.get(a.jobId)!),

@@ -1,24 +1,39 @@
 /**
- * A fleet of N stand-in GPU workers on one task queue, each with its own serialized GPU: in child processes (the
- * default: each worker has its own event loop and Temporal core runtime, as on separate GPU hosts) or in the bench
- * process (`--inline`: cheaper on a 2-core machine, but the stand-ins share the API's and orchestration's event loop).
+ * A fleet of N stand-in workers on one task queue — GPU workers, each with its own serialized GPU and batcher, or CPU
+ * workers with their cores: in child processes (the default: each worker has its own event loop and Temporal core
+ * runtime, as on separate hosts) or in the bench process (`--inline`: cheaper on a 2-core machine, but the stand-ins
+ * share the API's and orchestration's event loop).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { ToChild } from './gpuChild';
 import type { Samples } from './sdkMetrics';
+import { createCpuStandInWorker, type CpuModel } from './cpuStandIn';
 import { createStandInWorker, type ActivityRecord, type GpuModel } from './standIn';
 
-/** What a fleet runs: how many stand-in workers, where, on which queue, with which GPU model and slots. */
+/** What each worker of a fleet is: a GPU stand-in (its model and activity slots) or a CPU stand-in (its cores). */
+export type FleetRole = { kind: 'gpu'; model: GpuModel; slots: number } | { kind: 'cpu'; model: CpuModel };
+
+/** What a fleet runs: how many stand-in workers, where, on which queue, in which role. */
 export interface FleetOptions {
   count: number;
   inline: boolean;
   address: string;
   namespace: string;
   taskQueue: string;
-  model: GpuModel;
-  slots: number;
+  role: FleetRole;
+}
+
+/** Creates stand-in worker `index` of a fleet in `role` (not running yet). */
+export function createRoleWorker(
+  connection: NativeConnection,
+  o: { namespace: string; taskQueue: string; index: number; role: FleetRole },
+): Promise<{ worker: Worker; records: ActivityRecord[] }> {
+  const common = { connection, namespace: o.namespace, taskQueue: o.taskQueue, index: o.index };
+  return o.role.kind === 'gpu'
+    ? createStandInWorker({ ...common, model: o.role.model, slots: o.role.slots })
+    : createCpuStandInWorker({ ...common, model: o.role.model });
 }
 
 /** A running fleet. */
@@ -55,14 +70,7 @@ async function startInline(opts: FleetOptions): Promise<Fleet> {
     for (let i = 0; i < opts.count; i++) {
       const connection = await NativeConnection.connect({ address: opts.address });
       try {
-        const w = await createStandInWorker({
-          connection,
-          namespace: opts.namespace,
-          taskQueue: opts.taskQueue,
-          index: i,
-          model: opts.model,
-          slots: opts.slots,
-        });
+        const w = await createRoleWorker(connection, { namespace: opts.namespace, taskQueue: opts.taskQueue, index: i, role: opts.role });
         workers.push({ ...w, connection, run: w.worker.run() });
       } catch (err) {
         await connection.close();
@@ -119,12 +127,12 @@ function forkChild(): Child {
         const i = inbox.findIndex((m) => m.type === type || m.type === 'error');
         if (i >= 0) {
           const m = inbox.splice(i, 1)[0];
-          if (m.type === 'error') throw new Error(`GPU worker child ${proc.pid} failed: ${m.message}`);
+          if (m.type === 'error') throw new Error(`stand-in worker child ${proc.pid} failed: ${m.message}`);
           return m;
         }
-        if (exited) throw new Error(`GPU worker child ${proc.pid} ${exited} while waiting for '${type}'`);
+        if (exited) throw new Error(`stand-in worker child ${proc.pid} ${exited} while waiting for '${type}'`);
         const left = until - Date.now();
-        if (left <= 0) throw new Error(`GPU worker child ${proc.pid}: no '${type}' within ${timeoutMs} ms`);
+        if (left <= 0) throw new Error(`stand-in worker child ${proc.pid}: no '${type}' within ${timeoutMs} ms`);
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, left);
           waiters.push(() => {
@@ -148,8 +156,7 @@ async function startChildren(opts: FleetOptions): Promise<Fleet> {
         namespace: opts.namespace,
         taskQueue: opts.taskQueue,
         index,
-        model: opts.model,
-        slots: opts.slots,
+        role: opts.role,
       };
       c.proc.send(msg);
     });

@@ -1,16 +1,16 @@
 /**
- * Child-process entry of one stand-in GPU worker (bench/pipeline/fleet.ts forks it with an IPC channel).
+ * Child-process entry of one stand-in worker, GPU or CPU (bench/pipeline/fleet.ts forks it with an IPC channel).
  * Protocol: parent `start` -> child `ready` (the worker polls); parent `stop` -> child drains, sends `records`, exits.
  * The child exits as soon as the IPC channel closes, so it never outlives the bench (Ctrl-C, crash, SIGKILL).
  */
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { metricsAddress, scrape } from './sdkMetrics';
-import { benchSdkLogger, createStandInWorker, type GpuModel } from './standIn';
+import { createRoleWorker, type FleetRole } from './fleet';
+import { benchSdkLogger } from './standIn';
 
 /** Messages parent -> child. */
 export type ToChild =
-  | { type: 'start'; address: string; namespace: string; taskQueue: string; index: number; model: GpuModel; slots: number }
-  | { type: 'stop' };
+  { type: 'start'; address: string; namespace: string; taskQueue: string; index: number; role: FleetRole } | { type: 'stop' };
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
 process.on('disconnect', () => process.exit(0));
@@ -32,13 +32,11 @@ process.on('message', (msg: ToChild) => {
           telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } },
         });
         const connection = await NativeConnection.connect({ address: msg.address });
-        const { worker, records } = await createStandInWorker({
-          connection,
+        const { worker, records } = await createRoleWorker(connection, {
           namespace: msg.namespace,
           taskQueue: msg.taskQueue,
           index: msg.index,
-          model: msg.model,
-          slots: msg.slots,
+          role: msg.role,
         });
         const run = worker.run();
         stop = async () => {

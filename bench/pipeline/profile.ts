@@ -61,6 +61,10 @@ export function describeOutcome(o: Outcome): string {
   lines.push(
     `  task-queue wait (scheduled -> started): p50 ${f1(quantile(o.queueWait, 0.5))} ms, p99 ${f1(quantile(o.queueWait, 0.99))} ms`,
   );
+  if (Number.isFinite(o.meanBatch))
+    lines.push(
+      `  GPU batches (GPU_MAX_BATCH ${o.s.model.maxBatch}, wait ${o.s.model.waitMs} ms): mean ${f1(o.meanBatch)} images per batch; batch-queue wait p50 ${f1(quantile(o.batchWait, 0.5))} ms, p99 ${f1(quantile(o.batchWait, 0.99))} ms`,
+    );
   if (o.workerBusy.length)
     lines.push(`  per-worker GPU busy: ${o.workerBusy.map((b) => pct(b)).join(', ')}; segments per worker: ${o.perWorkerItems.join(', ')}`);
   else lines.push(`  activities per worker (segments): ${o.perWorkerItems.join(', ')}`);
@@ -76,7 +80,9 @@ export function describeOutcome(o: Outcome): string {
   lines.push(`    gRPC as seen by the bench process: ${topOperations(o.orchSdk)}`);
   if (o.gpuSdk.size) {
     const ast = histogram(o.gpuSdk, 'temporal_activity_schedule_to_start_latency');
-    lines.push(`  GPU workers (SDK metrics): activity schedule-to-start mean ${f1(ast.avgMs)} ms; gRPC: ${topOperations(o.gpuSdk)}`);
+    lines.push(
+      `  GPU + CPU stand-in workers (SDK metrics): activity schedule-to-start mean ${f1(ast.avgMs)} ms; gRPC: ${topOperations(o.gpuSdk)}`,
+    );
   }
   if (o.server.size) lines.push(...serverLines(o.server, o.done));
   return lines.join('\n');

@@ -1,5 +1,6 @@
 /**
- * One bench:pipeline scenario: its own API and fleet of stand-in GPU workers on a fresh GPU task queue, its jobs
+ * One bench:pipeline scenario: its own API, fleet of stand-in GPU workers on a fresh GPU task queue and stand-in CPU
+ * worker on a fresh CPU task queue, its jobs
  * created and uploaded, then executed over HTTP while CPU, event-loop delay and both sides' metrics are sampled; the
  * outcome combines the stand-ins' activity records, the jobs' histories and those samples.
  */
@@ -11,6 +12,7 @@ import { startFleet, type Fleet } from './fleet';
 import { eventTimeline, executeAcceptedMs, workflowTaskCount } from './history';
 import { createJobDriver } from './jobDriver';
 import { delta, merge, scrape, type Samples } from './sdkMetrics';
+import type { CpuModel } from './cpuStandIn';
 import type { ActivityRecord, GpuModel } from './standIn';
 import { sum } from './stats';
 import { startScenarioApi, type BenchSystem } from './system';
@@ -20,9 +22,13 @@ export interface Scenario {
   name: string;
   workers: number;
   model: GpuModel;
+  /** The CPU fleet serving applyRule for this scenario. */
+  cpu: CpuModel;
   items: number;
-  /** Jobs the items are split over (1; more only in diagnostic scenarios like `zero:2j`). */
+  /** Jobs the items are split over (1, or many small jobs as in `1w:40j@16`). */
   jobs: number;
+  /** JOB_MAX_IN_FLIGHT of this scenario's jobs. */
+  inFlight: number;
 }
 
 /** The settings shared by every scenario of a run. */
@@ -66,19 +72,17 @@ export interface Outcome extends ActivityFigures {
 /** Runs scenario `s` to the end of its jobs and stops what it started (its API and fleet). */
 export async function runScenario(run: RunSettings, s: Scenario): Promise<Outcome> {
   const { sys } = run;
-  const queue = `bench-gpu-${s.name.replace(/\W/g, '')}-${Math.random().toString(36).slice(2, 8)}`;
-  const api = await startScenarioApi(sys, queue);
+  const tag = `${s.name.replace(/\W/g, '')}-${Math.random().toString(36).slice(2, 8)}`;
+  const queues = { gpu: `bench-gpu-${tag}`, cpu: `bench-cpu-${tag}` };
+  const api = await startScenarioApi(sys, queues, s.inFlight);
   let fleet: Fleet | undefined;
+  let cpuFleet: Fleet | undefined;
   try {
-    fleet = await startFleet({
-      count: s.workers,
-      inline: run.inline,
-      address: sys.env.TEMPORAL_ADDRESS,
-      namespace: sys.env.TEMPORAL_NAMESPACE,
-      taskQueue: queue,
-      model: s.model,
-      slots: run.slots,
-    });
+    const where = { inline: run.inline, address: sys.env.TEMPORAL_ADDRESS, namespace: sys.env.TEMPORAL_NAMESPACE };
+    // A batching worker needs a full batch waiting while one runs: at least 2 × GPU_MAX_BATCH slots.
+    const slots = Math.max(run.slots, 2 * s.model.maxBatch);
+    fleet = await startFleet({ ...where, count: s.workers, taskQueue: queues.gpu, role: { kind: 'gpu', model: s.model, slots } });
+    cpuFleet = await startFleet({ ...where, count: 1, taskQueue: queues.cpu, role: { kind: 'cpu', model: s.cpu } });
     const driver = createJobDriver(api.url, sys.token);
     // The items split over `s.jobs` jobs (one job unless a diagnostic scenario asks for more).
     const sizes = Array.from({ length: s.jobs }, (_, j) => Math.floor(s.items / s.jobs) + (j < s.items % s.jobs ? 1 : 0));
@@ -89,6 +93,7 @@ export async function runScenario(run: RunSettings, s: Scenario): Promise<Outcom
       temporal: [sys.stack.temporal.process.pid],
       bench: [process.pid],
       'gpu workers': fleet.pids,
+      'cpu workers': cpuFleet.pids,
       seaweedfs: [sys.stack.s3.process.pid],
       ...(sys.dbPids.length ? { mariadb: sys.dbPids } : {}),
     };
@@ -108,8 +113,10 @@ export async function runScenario(run: RunSettings, s: Scenario): Promise<Outcom
     await Promise.all(handles.map((h) => h.result()));
     const orchSdk = delta(sdkBefore, await scrape(run.metrics));
     const server: Samples = sys.serverMetrics ? delta(serverBefore, await scrape(sys.serverMetrics)) : new Map();
-    const stopped = await fleet.stop();
+    const [gpuStopped, cpuStopped] = await Promise.all([fleet.stop(), cpuFleet.stop()]);
     fleet = undefined;
+    cpuFleet = undefined;
+    const stopped = { records: [...gpuStopped.records, ...cpuStopped.records], sdk: [...gpuStopped.sdk, ...cpuStopped.sdk] };
     const histories = await Promise.all(handles.map(async (h) => (await h.fetchHistory()).events ?? []));
     const t0Of = new Map(runs.map((r, j) => [r.jobId, executeAcceptedMs(histories[j]) ?? r.t0]));
     const records = stopped.records.filter((r) => t0Of.has(r.jobId));
@@ -138,6 +145,7 @@ export async function runScenario(run: RunSettings, s: Scenario): Promise<Outcom
     };
   } finally {
     if (fleet) fleet.kill();
+    if (cpuFleet) cpuFleet.kill();
     await api.close();
   }
 }

@@ -134,11 +134,19 @@ export async function startBenchSystem(opts: BenchSystemOptions): Promise<BenchS
   return { stack, env, ds: db.ds, dbKind: db.kind, token, images, dbPids, serverMetrics };
 }
 
-/** The API for one scenario: its own GPU task queue, so no worker of another scenario can take its items. */
-export async function startScenarioApi(sys: BenchSystem, gpuTaskQueue: string): Promise<ScenarioApi> {
-  const config = parseConfig({ ...sys.env, GPU_TASK_QUEUE: gpuTaskQueue });
-  // No workers here: the run's orchestration worker is shared, and the GPU workers are the stand-ins.
-  const system = await startSystem(config, sys.ds, { log: pino({ level: 'silent' }), gpu: false, orchestration: false });
+/**
+ * The API for one scenario: its own GPU and CPU task queues, so no worker of another scenario can take its items, and
+ * its jobs' JOB_MAX_IN_FLIGHT (`inFlight`, else the run's).
+ */
+export async function startScenarioApi(sys: BenchSystem, queues: { gpu: string; cpu: string }, inFlight?: number): Promise<ScenarioApi> {
+  const config = parseConfig({
+    ...sys.env,
+    GPU_TASK_QUEUE: queues.gpu,
+    CPU_TASK_QUEUE: queues.cpu,
+    ...(inFlight !== undefined ? { JOB_MAX_IN_FLIGHT: String(inFlight) } : {}),
+  });
+  // No workers here: the run's orchestration worker is shared, and the GPU and CPU workers are the stand-ins.
+  const system = await startSystem(config, sys.ds, { log: pino({ level: 'silent' }), gpu: false, cpu: false, orchestration: false });
   let closed: Promise<void> | undefined;
   const close = () => (closed ??= system.close());
   onCleanup('API server', close);
