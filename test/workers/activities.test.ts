@@ -15,7 +15,7 @@ import { createStorage, type Storage } from '../../services/storage';
 import { RuleParams } from '../../domain/ruleParams';
 import { inputKey, maskKey, previewKey, resultKey } from '../../domain/storageKeys';
 import { createGpuActivities } from '../../gpu-activities/activities';
-import type { GpuActivities, SegmentInput } from '../../gpu-activities/contract';
+import type { GpuActivities, SegmentInput, SegmentResult } from '../../gpu-activities/contract';
 import type { CpuActivities } from '../../activities/contract';
 import { createCpuActivities } from '../../activities/ruleActivities';
 import type { ItemRef } from '../../domain/jobData';
@@ -235,6 +235,35 @@ describe('Item activities: segment and applyRule (MockActivityEnvironment + S3)'
     assert.ok(err instanceof CancelledFailure, `${err}`);
     await new Promise((r) => setTimeout(r, 300));
     for (const id of ['wall', 'floor', 'person']) assert.equal(await storage.head(maskKey(item.userId, item.jobId, 3, id)), null);
+  });
+
+  it('a segment waiting in the batch queue keeps heartbeating; a cancel there stops that item only', async () => {
+    // The batched layout with a long batch wait: two items of different jobs wait together for batchmates.
+    const patient = createGpuActivities({
+      storage,
+      segmenter: createSegmenter({ modelDir: testModelDir('usls-v2'), maxBatch: 8, batchWaitMs: 1500, log: quiet }),
+      heartbeatMs: 50,
+    });
+    const [kept, cancelled] = await Promise.all([upload(await png(scene)), upload(await png(scene))]);
+    let waitingBeats = 0;
+    const started = Date.now();
+    const [keptRun, cancelledRun] = await Promise.allSettled([
+      inEnv(
+        () => patient.segment({ item: kept, ...prompts }),
+        (step) => step === 'segment' && waitingBeats++,
+      ),
+      inEnv(
+        () => patient.segment({ item: cancelled, ...prompts }),
+        (step, env) => step === 'segment' && Date.now() - started > 700 && env.cancel(),
+      ),
+    ]);
+    assert.equal(cancelledRun.status, 'rejected');
+    assert.ok((cancelledRun as PromiseRejectedResult).reason instanceof CancelledFailure);
+    assert.equal(keptRun.status, 'fulfilled', `${(keptRun as PromiseRejectedResult).reason}`);
+    assert.ok(waitingBeats >= 10, `heartbeats while waiting for the batch: ${waitingBeats}`);
+    const wall = await decode(await storage.get((keptRun as PromiseFulfilledResult<{ result: SegmentResult }>).value.result.masks.wall));
+    assert.equal(wall.data[10 * W + 10], 255);
+    for (const id of ['wall', 'floor', 'person']) assert.equal(await storage.head(maskKey(cancelled.userId, cancelled.jobId, 3, id)), null);
   });
 
   it('a cancelled applyRule stops mid-rule without writing a result', async () => {
