@@ -100,7 +100,7 @@ export async function loadSam3Model(modelDir: string, provider: ExecutionProvide
       .map(([name, files]) => `${name}: ${Object.values(files).join(', ')}`)
       .join('; or ');
     throw new ModelLoadError(
-      `model files not found in ${dir} (expected ${expected}; point MODEL_DIR at a SAM3 export, or run npm run model:fixture -- DIR)`,
+      `model file not found: no complete SAM3 export in ${dir} (expected ${expected}; point MODEL_DIR at a SAM3 export, or run npm run model:fixture -- DIR)`,
     );
   }
   const files = SAM3_LAYOUT_FILES[layout];
