@@ -44,6 +44,7 @@ import { waitForQuiet } from './pipeline/cpu';
 import { cleanup, handleExits, isStopping } from './pipeline/lifecycle';
 import { runScenario, type Outcome, type RunSettings, type Scenario } from './pipeline/scenario';
 import { metricsAddress } from './pipeline/sdkMetrics';
+import { PLANS } from '../domain/plans';
 import { gpuItemsPerS } from './pipeline/gpuCurve';
 import { report } from './pipeline/report';
 import { benchSdkLogger, type GpuModel } from './pipeline/standIn';
@@ -142,6 +143,8 @@ async function main(): Promise<void> {
     temporalArgs: TEMPORAL_ARGS,
     inFlight: num('in-flight'),
     orchestrationOptions: ORCH_OPTIONS,
+    // 10 active jobs per studio user (domain/plans.ts): enough users for the largest :<J>j scenario.
+    users: Math.ceil(Math.max(...scenarios.map((s) => s.jobs)) / PLANS.studio.maxActiveJobs),
     say,
   });
   const run: RunSettings = { sys, metrics, inline: INLINE, slots: SLOTS, concepts: CONCEPTS };

@@ -83,11 +83,13 @@ export async function runScenario(run: RunSettings, s: Scenario): Promise<Outcom
     const slots = Math.max(run.slots, 2 * s.model.maxBatch);
     fleet = await startFleet({ ...where, count: s.workers, taskQueue: queues.gpu, role: { kind: 'gpu', model: s.model, slots } });
     cpuFleet = await startFleet({ ...where, count: 1, taskQueue: queues.cpu, role: { kind: 'cpu', model: s.cpu } });
-    const driver = createJobDriver(api.url, sys.token);
-    // The items split over `s.jobs` jobs (one job unless a diagnostic scenario asks for more).
+    // Jobs go round-robin over the run's users: one studio user may have only 10 active jobs.
+    const drivers = sys.tokens.map((token) => createJobDriver(api.url, token));
+    const driverOf = (j: number) => drivers[j % drivers.length];
+    // The items split over `s.jobs` jobs (one job, or many small ones).
     const sizes = Array.from({ length: s.jobs }, (_, j) => Math.floor(s.items / s.jobs) + (j < s.items % s.jobs ? 1 : 0));
     const jobIds: string[] = [];
-    for (const size of sizes) jobIds.push(await driver.prepare(size, sys.images));
+    for (const [j, size] of sizes.entries()) jobIds.push(await driverOf(j).prepare(size, sys.images));
 
     const groups = {
       temporal: [sys.stack.temporal.process.pid],
@@ -105,7 +107,7 @@ export async function runScenario(run: RunSettings, s: Scenario): Promise<Outcom
     const snaps: CpuSnapshot[] = [before];
     const sampler = setInterval(() => snaps.push(snapshot(groups)), 100);
     loop.enable();
-    const runs = await Promise.all(jobIds.map((jobId) => driver.run(jobId, run.concepts)));
+    const runs = await Promise.all(jobIds.map((jobId, j) => driverOf(j).run(jobId, run.concepts)));
     loop.disable();
     clearInterval(sampler);
     snaps.push(snapshot(groups));

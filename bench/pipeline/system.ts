@@ -32,6 +32,8 @@ export interface BenchSystemOptions {
   /** JOB_MAX_IN_FLIGHT for the jobs (default: the config default). */
   inFlight?: number;
   orchestrationOptions: Partial<WorkerOptions>;
+  /** Studio users to create (1): a scenario of J concurrent jobs spreads them over the users, 10 active jobs each. */
+  users?: number;
   say(msg: string): void;
 }
 
@@ -44,6 +46,8 @@ export interface BenchSystem {
   dbKind: string;
   /** A studio user's bearer token. */
   token: string;
+  /** Bearer tokens of `users` studio users (the first is `token`): many concurrent jobs exceed one user's plan. */
+  tokens: string[];
   images: Buffer[];
   /** MySQL/MariaDB server processes on this machine (with --db), for CPU accounting. */
   dbPids: number[];
@@ -121,17 +125,21 @@ export async function startBenchSystem(opts: BenchSystemOptions): Promise<BenchS
   });
   void orchRun.catch((err) => fail(`orchestration worker failed: ${err instanceof Error ? err.stack : err}`));
 
-  // A studio user (500 items per job) with plenty of credits, and a token signed like the API signs them.
+  // Studio users (500 items per job, 10 active jobs each) with plenty of credits, and tokens signed like the API's.
   const credits = createCredits(db.ds);
-  const user = await credits.createUser('studio');
-  await credits.grant(user.id, 1_000_000, `bench:${suffix}`);
-  const token = issueToken(config.JWT_SECRET, user.id, 3600);
+  const tokens: string[] = [];
+  for (let u = 0; u < Math.max(1, opts.users ?? 1); u++) {
+    const user = await credits.createUser('studio');
+    await credits.grant(user.id, 1_000_000, `bench:${suffix}:${u}`);
+    tokens.push(issueToken(config.JWT_SECRET, user.id, 3600));
+  }
+  const token = tokens[0];
 
   // A few small distinct JPEGs (the stand-in never reads them; confirm-upload checks they exist).
   const images = await Promise.all(Array.from({ length: 8 }, (_, i) => encodeScene(interiorScene(i, 96, 72))));
   const dbPids = opts.dbUrl ? pidsByName(['mariadbd', 'mysqld']) : [];
   const serverMetrics = await findServerMetrics(stack.temporal.process.pid);
-  return { stack, env, ds: db.ds, dbKind: db.kind, token, images, dbPids, serverMetrics };
+  return { stack, env, ds: db.ds, dbKind: db.kind, token, tokens, images, dbPids, serverMetrics };
 }
 
 /**

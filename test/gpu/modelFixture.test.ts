@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { sam3Paths, writeModelFixture } from '../../scripts/model-fixture/generate';
+import { ensureModelFixture, sam3Paths, writeModelFixture } from '../../scripts/model-fixture/generate';
+import { detectSam3Layout } from '../../gpu-activities/segmenter/sam3Layout';
 import { ClipTokenizer } from '../../gpu-activities/tokenizer/clipTokenizer';
 
 type Io = [name: string, type: string, rank: number];
@@ -170,6 +171,18 @@ describe('contract-fixture model', function () {
         for (const p of Object.values(sam3Paths(again))) assert.throws(() => readFileSync(p), /ENOENT/);
       } finally {
         rmSync(again, { recursive: true, force: true });
+      }
+    });
+
+    it('is kept by ensureModelFixture, which only fills a directory without a complete export', () => {
+      assert.equal(ensureModelFixture(dir), false);
+      assert.equal(detectSam3Layout(dir), 'usls-v2');
+      const empty = mkdtempSync(join(tmpdir(), 'fixture-none-'));
+      try {
+        assert.equal(ensureModelFixture(empty), true);
+        assert.equal(detectSam3Layout(empty), 'samexporter');
+      } finally {
+        rmSync(empty, { recursive: true, force: true });
       }
     });
 
