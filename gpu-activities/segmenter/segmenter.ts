@@ -1,12 +1,11 @@
 /**
  * Text-prompted segmentation of one original: the image is decoded and resized here (the caller's concurrency), then
  * handed to the dynamic batcher (batcher.ts), which runs the image encoder over up to `maxBatch` images of any caller
- * and the decoder once per prompt over every image of the batch that asked for it; the masks come back at the
- * original's upright size. The model is loaded once per process (lazily, or by `warm` at worker start) in whichever
+ * and the decoder once per prompt over every image of the batch that asked for it; the masks come back with the
+ * original's upright aspect at the model's working size (long side ≤ 1008; applyRule upsamples them once). The model is loaded once per process (lazily, or by `warm` at worker start) in whichever
  * layout MODEL_DIR holds (sam3Layout.ts), and the language encoder's output is cached per prompt for the life of the
  * process: a job repeats the same few prompts for every item.
  */
-import sharp from 'sharp';
 import type { PromptRef } from '../../domain/jobData';
 import { ClipTokenizer } from '../tokenizer/clipTokenizer';
 import { DEFAULT_IMAGE_LIMITS, classifyDecodeError, inspectImage, openImage, type ImageLimits } from '../../services/image/inputImage';
@@ -21,6 +20,7 @@ import {
   type TextFeatures,
 } from './sam3Model';
 import { SAM3_IMAGE_SIZE } from './sam3Layout';
+import { resampleMask } from '../../services/image/maskResample';
 import { DEFAULT_POSTPROCESS, maskCoverage, selectInstances, unionMask } from './postprocess';
 
 /** How to build a segmenter. */
@@ -54,10 +54,14 @@ export interface SegmentTimings {
   batchSize: number;
 }
 
-/** Masks of one image: prompt id -> 8-bit mask (255 inside), row-major, width × height. */
+/** Masks of one image: prompt id -> 8-bit mask (255 inside), row-major, maskWidth × maskHeight. */
 export interface Segmentation {
+  /** The original's upright size. */
   width: number;
   height: number;
+  /** The masks' size: the original's aspect at the model's working resolution (long side ≤ 1008). */
+  maskWidth: number;
+  maskHeight: number;
   masks: Map<string, Uint8Array>;
   /** Prompt id -> fraction of the image the mask covers (0 when nothing was found). */
   coverage: Map<string, number>;
@@ -74,6 +78,12 @@ export interface Segmenter {
   maxBatch(): number;
 }
 
+/** The size masks are post-processed at: the original's aspect, long side at most the model's input size. */
+export function workingSize(width: number, height: number): { width: number; height: number } {
+  const scale = Math.min(1, SAM3_IMAGE_SIZE / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
@@ -81,6 +91,7 @@ function throwIfAborted(signal?: AbortSignal): void {
 /** One image handed to the batcher: its encoder input, original size and prompts (text features resolved). */
 interface BatchItem {
   input: EncoderInput;
+  /** The size the decoder is asked for: the image's working size (workingSize). */
   width: number;
   height: number;
   prompts: { id: string; prompt: string; text: TextFeatures }[];
@@ -187,18 +198,6 @@ export function createSegmenter(opts: SegmenterOptions): Segmenter {
     return { planar, width: info.width, height: info.height };
   }
 
-  async function toImageSize(mask: Uint8Array, mw: number, mh: number, width: number, height: number): Promise<Uint8Array> {
-    if (mw === width && mh === height) return mask;
-    // An export that returns masks at another resolution (usls: 288²): resample bilinearly and re-binarize at half.
-    const resized = await sharp(mask, { raw: { width: mw, height: mh, channels: 1 } })
-      .resize(width, height, { fit: 'fill', kernel: 'linear' })
-      .threshold(128)
-      .toColourspace('b-w')
-      .raw()
-      .toBuffer();
-    return new Uint8Array(resized.buffer, resized.byteOffset, resized.length);
-  }
-
   return {
     async warm() {
       await load();
@@ -216,9 +215,13 @@ export function createSegmenter(opts: SegmenterOptions): Segmenter {
       const texts = await Promise.all(unique.map((p) => textFeatures(model, tokenizer, p.prompt)));
       const preprocessMs = performance.now() - started;
       throwIfAborted(signal);
+      // The decoder upsamples its low-resolution masks to the size it is given. Asking for the model's working size
+      // (long side 1008) instead of the original's keeps instance selection, union and the mask files off 12 MP
+      // bitmaps: the GPU worker never touches a full-size mask. applyRule upsamples each mask once, on a CPU worker.
+      const out = workingSize(width, height);
       const submitted = performance.now();
       const result = await batcher.submit(
-        { input, width, height, prompts: unique.map((p, i) => ({ id: p.id, prompt: p.prompt, text: texts[i] })) },
+        { input, width: out.width, height: out.height, prompts: unique.map((p, i) => ({ id: p.id, prompt: p.prompt, text: texts[i] })) },
         signal,
       );
       const batchMs = performance.now() - submitted;
@@ -229,10 +232,12 @@ export function createSegmenter(opts: SegmenterOptions): Segmenter {
       for (const { id } of unique) {
         const { scores, masks: instances } = result.detections.get(id)!;
         const union = unionMask(instances, selectInstances(scores, instances, post));
-        const sameSize = instances.width === width && instances.height === height;
-        const mask = sameSize ? union.mask : await toImageSize(union.mask, instances.width, instances.height, width, height);
+        // Every mask of one image has the working size: usls's come at 288² (the real export) and are resampled here,
+        // as is any export that ignores the requested size.
+        const sameSize = instances.width === out.width && instances.height === out.height;
+        const mask = sameSize ? union.mask : resampleMask(union.mask, instances.width, instances.height, out.width, out.height);
         masks.set(id, mask);
-        coverage.set(id, sameSize ? union.area / (width * height) : maskCoverage(mask));
+        coverage.set(id, maskCoverage(mask));
       }
       const timings: SegmentTimings = {
         preprocessMs,
@@ -241,7 +246,7 @@ export function createSegmenter(opts: SegmenterOptions): Segmenter {
         postprocessMs: performance.now() - postStarted,
         batchSize: result.batchSize,
       };
-      return { width, height, masks, coverage, timings };
+      return { width, height, maskWidth: out.width, maskHeight: out.height, masks, coverage, timings };
     },
   };
 }
