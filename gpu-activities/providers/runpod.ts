@@ -163,7 +163,9 @@ export function createRunpodAdapter(deps: RunpodAdapterDeps): RunpodAdapter {
     watching: () => watches.size,
     async close(graceMs) {
       const all = Promise.all(watches);
-      await Promise.race([all, sleep(graceMs)]);
+      const grace = new AbortController();
+      await Promise.race([all, sleep(graceMs, grace.signal)]);
+      grace.abort(); // no timer left to hold the process open
       stop.abort();
       await all;
     },
