@@ -21,6 +21,7 @@ import { createRulesRouter, rulesDocs } from './routes/rules';
 import { callbackDocs, createCallbackRouter } from './routes/callback';
 import { createJobEventsRouter, jobEventsDocs } from './routes/jobEvents';
 import { createJobsRouter, jobsDocs } from './routes/jobs';
+import { createProvidersRouter, providersDocs } from './routes/providers';
 import { createJobReader } from './jobReader';
 import { createJobWorkflows } from './jobWorkflows';
 
@@ -45,6 +46,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
   ...rulesDocs,
   ...jobsDocs,
   ...callbackDocs,
+  ...providersDocs,
   ...jobEventsDocs,
   ...healthDocs,
   ...docsDocs,
@@ -103,6 +105,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
       createJobsRouter({ ds: deps.ds, storage, workflows, config: deps.config, auth }),
       createJobEventsRouter({ reader, storage, presignTtl: deps.config.PRESIGN_TTL_SECONDS, auth }),
       createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
+      createProvidersRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
     );
   }
 

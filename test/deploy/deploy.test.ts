@@ -447,6 +447,21 @@ describe('deploy manifests', () => {
       assert.ok(toolchainCopy && /\.npmrc/.test(toolchainCopy.args), 'the dependency stages do not COPY .npmrc');
     });
 
+    it('builds the runpod-worker target on the GPU image: the pinned runpod SDK runs handler.py from dist/', () => {
+      const stage = byName.get('runpod-worker');
+      assert.ok(stage, 'target runpod-worker is missing');
+      assert.equal(stage.base, 'gpu-worker', 'the Runpod worker carries the same engine and node_modules as the fleet');
+      const pin = /^RUNPOD_PINS="([^"]+)"$/m.exec(read('scripts/tools.sh'));
+      assert.ok(pin, 'scripts/tools.sh pins runpod');
+      const install = stage.instructions.find((i) => i.op === 'RUN' && /pip install/.test(i.args));
+      assert.ok(install && install.args.includes(pin[1]), `the image installs ${pin[1]}, as the tests do`);
+      const argv = JSON.parse(find('runpod-worker', 'CMD')!.args);
+      assert.match(argv[0], /python/);
+      assert.equal(argv[1], 'dist/gpu-activities/runpodHandler/handler.py');
+      assert.ok(exists('gpu-activities/runpodHandler/handler.py') && exists('gpu-activities/runpodHandler/engine.ts'));
+      assert.doesNotMatch(find('runpod-worker', 'USER')!.args, /^(root|0)$/);
+    });
+
     it('health-checks the api target and sets only configuration variables as ENV', () => {
       const health = find('api', 'HEALTHCHECK');
       assert.ok(health, 'the api target has no HEALTHCHECK');
