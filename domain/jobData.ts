@@ -3,6 +3,7 @@
  * workflow, the activities, the ledger and the API; the Temporal contracts only add names and signatures around it.
  */
 import type { ItemStatus, JobStatus, StateError } from './jobStates';
+import type { RuleParams } from './ruleParams';
 
 /** One item of a job: where its original lives. */
 export interface ItemRef {
@@ -16,6 +17,13 @@ export interface ItemRef {
 export interface PromptRef {
   id: string;
   prompt: string;
+}
+
+/** The rule a job runs, as `execute` carries it: resolved prompts and params the API checked against the preset. */
+export interface JobRule {
+  concepts: PromptRef[];
+  protect: PromptRef[];
+  params: RuleParams;
 }
 
 /** The proof a set needs (API.md JobView `checks`), measured on the written result. */

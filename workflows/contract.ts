@@ -4,8 +4,7 @@
  * Only `@temporalio/workflow` definitions and types live here: it is safe inside the workflow bundle.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { JobState, PromptRef, ReserveResult } from '../domain/jobData';
-import type { RuleParams } from '../domain/ruleParams';
+import type { JobRule, JobState, ReserveResult } from '../domain/jobData';
 import type { UploadContentType } from '../domain/storageKeys';
 
 /** Workflow type name registered by the orchestration worker. */
@@ -38,12 +37,8 @@ export interface JobInput {
   maxInFlight: number;
 }
 
-/** What `execute` carries: resolved prompts and validated params (the API checked them against the preset). */
-export interface ExecuteInput {
-  concepts: PromptRef[];
-  protect: PromptRef[];
-  params: RuleParams;
-}
+/** What `execute` carries: the job's rule with resolved prompts and validated params. */
+export type ExecuteInput = JobRule;
 
 /** Update-with-Start target: reserves the job's credits; the workflow ends by itself when refused. */
 export const reserveUpdate = defineUpdate<ReserveResult>('reserve');
