@@ -170,7 +170,15 @@ export const jobsDocs: RouteDoc[] = [
       },
     },
     response: { status: 201, data: CreateJobResponse, description: 'created (200 when an Idempotency-Key replays an earlier create)' },
-    errors: [...bodyErrors, 'NOT_FOUND', 'INSUFFICIENT_CREDITS', 'TOO_MANY_ACTIVE_JOBS', 'IDEMPOTENCY_KEY_REUSED', 'UNAVAILABLE'],
+    errors: [
+      ...bodyErrors,
+      'NOT_FOUND',
+      'INSUFFICIENT_CREDITS',
+      'TOO_MANY_ACTIVE_JOBS',
+      'IDEMPOTENCY_KEY_REUSED',
+      'INVALID_STATE',
+      'UNAVAILABLE',
+    ],
   },
   {
     method: 'post',
