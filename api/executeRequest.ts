@@ -45,5 +45,5 @@ export async function resolveExecute(
   if (issues.length) throw validationError(issues);
   params ??= defaultParams(preset, concepts);
   const refs = (ids: string[]) => ids.map((id) => ({ id, prompt: promptFor(preset, id) as string }));
-  return { concepts: refs(concepts), protect: refs(protect), params };
+  return { concepts: refs(concepts), protect: refs(protect), params, outputFormat: input.output_format ?? 'png' };
 }

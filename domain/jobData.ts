@@ -4,6 +4,7 @@
  */
 import type { ItemStatus, JobStatus, StateError } from './jobStates';
 import type { RuleParams } from './ruleParams';
+import type { OutputFormat } from './storageKeys';
 
 /** One item of a job: where its original lives. */
 export interface ItemRef {
@@ -24,6 +25,8 @@ export interface JobRule {
   concepts: PromptRef[];
   protect: PromptRef[];
   params: RuleParams;
+  /** The results' format (png when absent: executes sent before output formats existed). */
+  outputFormat?: OutputFormat;
 }
 
 /** The proof a set needs (API.md JobView `checks`), measured on the written result. */

@@ -37,7 +37,7 @@ export interface JobInput {
   maxInFlight: number;
 }
 
-/** What `execute` carries: the job's rule with resolved prompts and validated params. */
+/** What `execute` carries: the job's rule with resolved prompts, validated params and the results' format. */
 export type ExecuteInput = JobRule;
 
 /** Update-with-Start target: reserves the job's credits; the workflow ends by itself when refused. */

@@ -41,11 +41,13 @@ describe('api/executeRequest resolveExecute', () => {
     assert.deepEqual(x.concepts, [ref('wall'), ref('floor')]);
     assert.deepEqual(x.protect, [ref('person'), ref('window')]);
     assert.deepEqual(x.params, defaultParams(interior, ['wall', 'floor']));
+    assert.equal(x.outputFormat, 'png', 'png unless asked');
   });
 
-  it('takes inline params and protect as given', async () => {
-    const x = await resolve({ concepts: ['wall'], protect: ['plant'], params: { operations: [SAGE] } });
+  it('takes inline params, protect and the output format as given', async () => {
+    const x = await resolve({ concepts: ['wall'], protect: ['plant'], params: { operations: [SAGE] }, output_format: 'jpeg' });
     assert.deepEqual(x.protect, [ref('plant')]);
+    assert.equal(x.outputFormat, 'jpeg');
     assert.equal(x.params.operations[0].op, 'recolor');
     assert.equal(x.params.operations[0].concept, 'wall');
   });
