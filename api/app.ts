@@ -118,6 +118,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(metrics.middleware);
   app.use(envelope({ log: deps.log }));
   app.use(jsonBody());
-  for (const r of routers) app.use(r.routes()).use(r.allowedMethods({ throw: true }));
+  // Not `throw: true`: its 501 carries no Allow header; the envelope turns the router's 405/501 into METHOD_NOT_ALLOWED.
+  for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }
