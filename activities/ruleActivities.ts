@@ -49,7 +49,8 @@ export function createCpuActivities(deps: CpuActivityDeps): CpuActivities {
             throw err;
           });
         step('upload');
-        const keys = { resultKey: resultKey(userId, jobId, idx), previewKey: previewKey(userId, jobId, idx) };
+        const variant = input.variant ?? 0;
+        const keys = { resultKey: resultKey(userId, jobId, idx, 'png', variant), previewKey: previewKey(userId, jobId, idx, variant) };
         await abortable(
           Promise.all([
             storage.put(keys.resultKey, out.resultPng, 'image/png'),
