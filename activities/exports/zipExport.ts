@@ -18,19 +18,20 @@ export async function buildZip(
   const out = new PassThrough();
   archive.pipe(out);
   const uploaded = storage.putStream(input.targetKey, out, 'application/zip');
+  let failed: ((err: Error) => void) | undefined;
+  const broken = new Promise<never>((_, reject) => (failed = reject));
+  broken.catch(() => undefined); // observed through the races below
+  archive.on('error', (err) => failed?.(err));
   const fill = async () => {
     archive.append(JSON.stringify(input.manifest, null, 2), { name: 'manifest.json' });
     for (const f of input.files) {
       // One entry at a time: the next object is opened only once the archive has consumed the previous one.
-      const done = new Promise<void>((resolve, reject) => {
-        archive.once('entry', () => resolve());
-        archive.once('error', reject);
-      });
+      const consumed = new Promise<void>((resolve) => archive.once('entry', () => resolve()));
       archive.append(await storage.getStream(f.key), { name: f.name });
-      await done;
+      await Promise.race([consumed, broken]);
       onEntry();
     }
-    await archive.finalize();
+    await Promise.race([archive.finalize(), broken]);
   };
   try {
     const [, bytes] = await Promise.all([fill(), uploaded]);

@@ -203,20 +203,19 @@ export function createVariantsRouter(deps: VariantsDeps): Router<RequestState> {
 
   router.post('/jobs/:id/variants/:n/cancel', deps.auth, async (ctx) => {
     const { row } = await ownVariant(ctx.state.userId, ctx.params.id, ctx.params.n);
-    if (row.status !== 'canceled') {
-      if (isVariantTerminal(row.status)) throw new ApiError('INVALID_STATE', `variant is ${row.status}`);
-      let state;
+    let state = await stateOf(row);
+    if (state.status !== 'canceled') {
+      if (isVariantTerminal(state.status)) throw new ApiError('INVALID_STATE', `variant is ${state.status}`);
       try {
         state = await workflows.cancel(row.jobId, row.n);
       } catch (err) {
         if (err instanceof WorkflowGoneError) throw new ApiError('INVALID_STATE', 'variant has ended');
         throw err;
       }
-      ctx.status = state.status === 'canceled' ? 200 : 202;
-      ctx.body = await variantView(state, storage, ttl);
-      return;
     }
-    ctx.body = await variantView(variantStateFromLog(row), storage, ttl);
+    // 200 once canceled; 202 while settling is still under way after the workflow's bounded wait.
+    ctx.status = state.status === 'canceled' ? 200 : 202;
+    ctx.body = await variantView(state, storage, ttl);
   });
 
   return router;
