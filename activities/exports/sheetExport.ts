@@ -59,9 +59,11 @@ export async function buildSheet(
     onCell();
   }
   if (input.options.labels && !grid && layout.headerHeight > 0) {
-    input.headers.forEach((h, c) =>
-      text(layout.cell(0, c).left + layout.cellWidth / 2, layout.headerHeight * 0.8, h, Math.round(font * 1.2)),
-    );
+    input.headers.forEach((h, c) => {
+      // Shrink a long rule label to its column (sans-serif glyphs average about 0.55 em).
+      const size = Math.max(6, Math.min(Math.round(font * 1.2), Math.floor((layout.cellWidth * 0.95) / (0.55 * h.length))));
+      text(layout.cell(0, c).left + layout.cellWidth / 2, layout.headerHeight * 0.8, h, size);
+    });
   }
   if (svg.length) {
     const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}">${svg.join('')}</svg>`;

@@ -10,6 +10,7 @@ import { MAX_RUNNING_EXPORTS, exportExtension, exportKey, type ExportTemplate } 
 import { JobExportLog } from '../../entities/JobExportLog';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobVariantLog } from '../../entities/JobVariantLog';
+import { isVariantTerminal } from '../../domain/variantMachine';
 import type { Storage } from '../../services/storage';
 import { CreateExportRequest, ExportView } from '../compareSchemas';
 import { ApiError, notFound } from '../errors';
@@ -59,11 +60,21 @@ export function createExportsRouter(deps: ExportsDeps): Router<RequestState> {
     };
   };
 
+  /**
+   * A variant as it is now: its mirror trails the workflow by one flush, so a variant the app just saw `done` (GET
+   * answers from the live state) may still read `running` in the row. Ask the workflow then.
+   */
+  const live = async (row: JobVariantLog): Promise<JobVariantLog> => {
+    if (isVariantTerminal(row.status) || row.creditsReserved === 0) return row;
+    const state = await workflows.state(row.jobId, row.n).catch(() => null);
+    return state ? Object.assign(row, { status: state.status, items: state.items }) : row;
+  };
+
   router.post('/jobs/:id/exports', deps.auth, async (ctx) => {
     const input = body(ctx, CreateExportRequest);
     const job = await reader.ownJob(ctx.state.userId, ctx.params.id);
     if (job.status !== 'done') throw new ApiError('INVALID_STATE', `job is ${job.status}; exports need a done job`);
-    const all = await variants.find({ where: { jobId: job.id }, order: { n: 'ASC' } });
+    const all = await Promise.all((await variants.find({ where: { jobId: job.id }, order: { n: 'ASC' } })).map(live));
     const doneVariants = all.filter((v) => v.status === 'done');
     let source: JobVariantLog | null = null;
     if (input.variant > 0 && input.template !== 'compare') {
