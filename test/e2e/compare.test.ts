@@ -268,6 +268,17 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.data.n, 3);
+    // The done job's event stream carries the variant's progress and ends once the variant has.
+    const stream = await fetch(`${stack.api.url}/jobs/${jobId}/events`, { headers: { authorization: `Bearer ${token}` } });
+    const text = await stream.text();
+    const events = [...text.matchAll(/event: (\w+)\ndata: (.+)\n/g)].map((m) => ({ event: m[1], data: JSON.parse(m[2]) }));
+    const progress = events.filter((e) => e.event === 'progress').map((e) => e.data.variants.find((x: any) => x.n === 3)?.status);
+    assert.ok(progress.includes('done') && progress.length >= 2, JSON.stringify(progress));
+    const end = events.find((e) => e.event === 'end')!.data;
+    assert.deepEqual(
+      end.variants.map((x: any) => x.status),
+      ['done', 'canceled', 'done'],
+    );
     const v = await waitVariant(3);
     assert.equal(v.status, 'done');
     assert.equal(v.output_format, 'jpeg');
