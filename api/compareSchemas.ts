@@ -4,20 +4,15 @@ import { EXPORT_STATUSES, EXPORT_TEMPLATES, SHEET_FORMATS } from '../domain/expo
 import { HexColor, RuleParams } from '../domain/ruleParams';
 import { OUTPUT_FORMATS } from '../domain/storageKeys';
 import { VARIANT_STATUSES } from '../domain/variantMachine';
-import { ItemView, SetChecks, VariantSummary } from './schemas';
+import { ItemView, OutputFormat, SetChecks, VariantSummary } from './schemas';
 
 const isoTime = z.iso.datetime();
-
-/** `output_format` of execute and variants (API.md "Output format"). */
-export const OutputFormatField = z
-  .enum(OUTPUT_FORMATS)
-  .describe('png (default, lossless), jpeg (q92, no chroma subsampling) or webp (q90); previews stay JPEG');
 
 /** `POST /jobs/{id}/variants` body: `rule_id` or inline `params` (exactly one). */
 export const CreateVariantRequest = z.strictObject({
   rule_id: z.string().min(1).max(64).optional(),
   params: RuleParams.optional(),
-  output_format: OutputFormatField.default('png'),
+  output_format: OutputFormat,
 });
 
 /** API.md VariantView. */

@@ -3,6 +3,7 @@
  * One small module so the API, the workers and the tests share one way to talk to it.
  */
 import {
+  DeleteObjectCommand,
   CreateBucketCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -43,6 +44,8 @@ export interface Storage {
   getStream(key: string): Promise<Readable>;
   /** Uploads a stream of unknown length with S3 multipart (5 MiB parts, two in flight); returns the bytes written. */
   putStream(key: string, body: Readable, contentType: string): Promise<number>;
+  /** Deletes the object (a missing one is not an error). */
+  delete(key: string): Promise<void>;
   presignPut(key: string, contentType: string, ttlSeconds: number): Promise<string>;
   presignGet(key: string, ttlSeconds: number): Promise<string>;
   ensureBucket(): Promise<void>;
@@ -97,6 +100,9 @@ export function createStorage(cfg: StorageConfig): Storage {
     bucket: Bucket,
     async put(key, body, contentType) {
       await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType }));
+    },
+    async delete(key) {
+      await s3.send(new DeleteObjectCommand({ Bucket, Key: key }));
     },
     async get(key, opts = {}) {
       try {
