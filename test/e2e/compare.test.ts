@@ -282,6 +282,14 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     const v = await waitVariant(3);
     assert.equal(v.status, 'done');
     assert.equal(v.output_format, 'jpeg');
+    for (const item of v.items) {
+      assert.ok(new URL(item.result_url).pathname.endsWith(`/v3/${item.idx}_result.jpg`));
+      assert.equal((await sharp((await download(item.result_url)).body).metadata()).format, 'jpeg');
+      // JPEG blocks that straddle a navy wall and a light window or person move some protected pixels by more than
+      // the 3-level tolerance (about 4.5 % of the image here): measured and reported, bounded well below the area.
+      assert.ok(item.checks.protected_changed_px < 0.1 * 640 * 480, String(item.checks.protected_changed_px));
+      assert.ok(item.checks.delta_e_to_target.wall <= 3);
+    }
     const limit = await post(`/jobs/${jobId}/variants`, { params: { operations: [{ concept: 'wall', op: 'recolor', color: SAGE }] } });
     assert.equal(limit.status, 409);
     assert.equal(limit.body.error.code, 'VARIANT_LIMIT_REACHED');
@@ -360,5 +368,33 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     assert.ok(deltaE2000(walls[1], rgbToLab(parseHex(SAGE))) < 8, 'column 2: the job (sage)');
     assert.ok(deltaE2000(walls[2], rgbToLab(parseHex(TERRACOTTA))) < 8, 'column 3: variant 1 (terracotta)');
     assert.ok(deltaE2000(walls[3], rgbToLab(parseHex(NAVY))) < 8, 'column 4: variant 3 (navy)');
+  });
+
+  it('allows at most 5 running exports per user (429 TOO_MANY_ACTIVE_JOBS), and they all finish', async function () {
+    this.timeout(120_000);
+    await stack.stopCpuWorker(); // nothing builds: the exports stay queued/running
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await post(`/jobs/${jobId}/exports`, { template: 'grid', options: { max_side: 300 + i, labels: false } });
+        assert.equal(res.status, 202, JSON.stringify(res.body));
+        ids.push(res.body.data.id);
+      }
+      const sixth = await post(`/jobs/${jobId}/exports`, { template: 'grid', options: { max_side: 400, labels: false } });
+      assert.equal(sixth.status, 429);
+      assert.equal(sixth.body.error.code, 'TOO_MANY_ACTIVE_JOBS');
+      assert.equal(sixth.body.error.details.limit, 5);
+    } finally {
+      await stack.startCpuWorker();
+    }
+    for (const id of ids) {
+      const until = Date.now() + 60_000;
+      let status = '';
+      while (status !== 'done' && Date.now() < until) {
+        status = (await stack.api.request('GET', `/jobs/${jobId}/exports/${id}`, { token })).body.data.status;
+        if (status !== 'done') await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(status, 'done', `export ${id}`);
+    }
   });
 });
