@@ -22,6 +22,10 @@ import { callbackDocs, createCallbackRouter } from './routes/callback';
 import { createJobEventsRouter, jobEventsDocs } from './routes/jobEvents';
 import { createJobsRouter, jobsDocs } from './routes/jobs';
 import { createProvidersRouter, providersDocs } from './routes/providers';
+import { createExportsRouter, exportsDocs } from './routes/exports';
+import { createVariantsRouter, variantsDocs } from './routes/variants';
+import { createVariantWorkflows } from './variantWorkflows';
+import { variantSummaries } from './variantViews';
 import { createJobReader } from './jobReader';
 import { createJobWorkflows } from './jobWorkflows';
 
@@ -45,6 +49,8 @@ export const ROUTE_DOCS: RouteDoc[] = [
   ...presetsDocs,
   ...rulesDocs,
   ...jobsDocs,
+  ...variantsDocs,
+  ...exportsDocs,
   ...callbackDocs,
   ...providersDocs,
   ...jobEventsDocs,
@@ -103,9 +109,21 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     const reader = createJobReader(deps.ds, workflows);
     routers.push(
       createJobsRouter({ ds: deps.ds, storage, workflows, config: deps.config, auth }),
-      createJobEventsRouter({ reader, storage, presignTtl: deps.config.PRESIGN_TTL_SECONDS, auth }),
+      createJobEventsRouter({
+        reader,
+        storage,
+        presignTtl: deps.config.PRESIGN_TTL_SECONDS,
+        auth,
+        variants: (jobId) => variantSummaries(deps.ds, jobId),
+      }),
       createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
       createProvidersRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
+    );
+    const compare = { ds: deps.ds, storage, reader, config: deps.config, auth };
+    const variantWorkflows = createVariantWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE);
+    routers.push(
+      createVariantsRouter({ ...compare, workflows: variantWorkflows }),
+      createExportsRouter({ ...compare, workflows: variantWorkflows }),
     );
   }
 

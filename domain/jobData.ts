@@ -34,6 +34,8 @@ export interface ItemChecks {
   protected_changed_px: number;
   delta_e_to_target: Record<string, number>;
   coverage: Record<string, number>;
+  /** Mean CIELAB colour of each recolored or replaced concept's region on the written result (set consistency). */
+  mean_lab?: Record<string, [number, number, number]>;
 }
 
 /** One item's state. */

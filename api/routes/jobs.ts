@@ -16,6 +16,7 @@ import { createJobReader, IS_JOB } from '../jobReader';
 import { assertUploaded, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
 import { jobView, summaryFromLog } from '../jobViews';
+import { variantSummaries } from '../variantViews';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
 import {
@@ -50,7 +51,11 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   const findRule: RuleLookup = (id, userId) => ds.getRepository(Rule).findOneBy({ id, userId });
   const ownJob = reader.ownJob;
   const jobState = reader.state;
-  const view = (state: JobState, job: JobLog) => jobView(state, job.contentType as UploadContentType, storage, ttl);
+  const view = async (state: JobState, job: JobLog) =>
+    jobView(state, job.contentType as UploadContentType, storage, ttl, {
+      params: job.params,
+      variants: await variantSummaries(ds, job.id),
+    });
 
   router.post('/jobs', deps.auth, async (ctx) => {
     const input = body(ctx, CreateJobRequest);
