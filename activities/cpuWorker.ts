@@ -10,6 +10,7 @@ import { parseConfig, type Config } from '../domain/config';
 import { createLogger } from '../services/logger';
 import { createStorage } from '../services/storage';
 import { activityMetricsInterceptor, installWorkerRuntime } from '../services/telemetry';
+import { createExportBuildActivities } from './exportActivities';
 import { createCpuActivities } from './ruleActivities';
 import { KernelPool } from './rules/kernelPool';
 import { createRuleEngine } from './rules/engine';
@@ -49,7 +50,7 @@ export async function createCpuWorker(
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.CPU_TASK_QUEUE,
-      activities: createCpuActivities({ storage, engine: createRuleEngine({ pool }) }),
+      activities: { ...createCpuActivities({ storage, engine: createRuleEngine({ pool }) }), ...createExportBuildActivities({ storage }) },
       maxConcurrentActivityTaskExecutions: concurrency,
       // A cancel reaches a running item within about a second (the default throttle is 0.8 × the heartbeat timeout).
       maxHeartbeatThrottleInterval: '1s',

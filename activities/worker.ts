@@ -10,7 +10,9 @@ import type { DataSource } from 'typeorm';
 import { parseConfig } from '../domain/config';
 import { openDatabase } from '../entities/dataSource';
 import { createCredits, type Credits } from '../services/credits';
+import { createExportRecordActivities } from './exportActivities';
 import { createJobActivities } from './jobActivities';
+import { createVariantActivities } from './variantActivities';
 import { createLogger } from '../services/logger';
 import { activityMetricsInterceptor, installWorkerRuntime } from '../services/telemetry';
 
@@ -26,9 +28,14 @@ export interface OrchestrationWorkerDeps {
   options?: Partial<WorkerOptions>;
 }
 
-/** Creates (does not run) the orchestration worker: the job workflow plus createJobActivities. */
+/** Creates (does not run) the orchestration worker: the job, variant and export workflows and their I/O activities. */
 export function createOrchestrationWorker(deps: OrchestrationWorkerDeps): Promise<Worker> {
-  const activities = createJobActivities({ ds: deps.ds, credits: deps.credits ?? createCredits(deps.ds) });
+  const credits = deps.credits ?? createCredits(deps.ds);
+  const activities = {
+    ...createJobActivities({ ds: deps.ds, credits }),
+    ...createVariantActivities({ ds: deps.ds, credits }),
+    ...createExportRecordActivities({ ds: deps.ds }),
+  };
   const workflows = deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') };
   return Worker.create({
     connection: deps.connection,

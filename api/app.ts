@@ -21,6 +21,11 @@ import { createRulesRouter, rulesDocs } from './routes/rules';
 import { callbackDocs, createCallbackRouter } from './routes/callback';
 import { createJobEventsRouter, jobEventsDocs } from './routes/jobEvents';
 import { createJobsRouter, jobsDocs } from './routes/jobs';
+import { createProvidersRouter, providersDocs } from './routes/providers';
+import { createExportsRouter, exportsDocs } from './routes/exports';
+import { createVariantsRouter, variantsDocs } from './routes/variants';
+import { createVariantWorkflows } from './variantWorkflows';
+import { variantSummaries } from './variantViews';
 import { createJobReader } from './jobReader';
 import { createJobWorkflows } from './jobWorkflows';
 
@@ -44,7 +49,10 @@ export const ROUTE_DOCS: RouteDoc[] = [
   ...presetsDocs,
   ...rulesDocs,
   ...jobsDocs,
+  ...variantsDocs,
+  ...exportsDocs,
   ...callbackDocs,
+  ...providersDocs,
   ...jobEventsDocs,
   ...healthDocs,
   ...docsDocs,
@@ -101,8 +109,21 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     const reader = createJobReader(deps.ds, workflows);
     routers.push(
       createJobsRouter({ ds: deps.ds, storage, workflows, config: deps.config, auth }),
-      createJobEventsRouter({ reader, storage, presignTtl: deps.config.PRESIGN_TTL_SECONDS, auth }),
+      createJobEventsRouter({
+        reader,
+        storage,
+        presignTtl: deps.config.PRESIGN_TTL_SECONDS,
+        auth,
+        variants: (jobId) => variantSummaries(deps.ds, jobId),
+      }),
       createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
+      createProvidersRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
+    );
+    const compare = { ds: deps.ds, storage, reader, config: deps.config, auth };
+    const variantWorkflows = createVariantWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE);
+    routers.push(
+      createVariantsRouter({ ...compare, workflows: variantWorkflows }),
+      createExportsRouter({ ...compare, workflows: variantWorkflows }),
     );
   }
 
@@ -115,6 +136,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(metrics.middleware);
   app.use(envelope({ log: deps.log }));
   app.use(jsonBody());
-  for (const r of routers) app.use(r.routes()).use(r.allowedMethods({ throw: true }));
+  // Not `throw: true`: its 501 carries no Allow header; the envelope turns the router's 405/501 into METHOD_NOT_ALLOWED.
+  for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

@@ -8,7 +8,9 @@ import type { ItemStatus } from '../domain/jobStates';
 import type { JobItemLog } from '../entities/JobItemLog';
 import type { JobLog } from '../entities/JobLog';
 import type { ItemState, JobState } from '../domain/jobData';
-import type { ItemView, JobView } from './schemas';
+import type { RuleParams } from '../domain/ruleParams';
+import { setChecksOf } from '../domain/setChecks';
+import type { ItemView, JobView, VariantSummary } from './schemas';
 
 /** Rebuilds a JobState from the DB mirror (items not yet flushed are pending, or canceled once the job is). */
 export function stateFromLog(job: JobLog, rows: JobItemLog[]): JobState {
@@ -42,18 +44,23 @@ export function stateFromLog(job: JobLog, rows: JobItemLog[]): JobState {
   };
 }
 
-/** A job's summary from its mirror row and its items' status counts (for `GET /jobs`, one query per page). */
-export function summaryFromLog(job: JobLog, counts: Partial<Record<ItemStatus, number>>): Omit<z.input<typeof JobView>, 'items'> {
-  const finished = (counts.done ?? 0) + (counts.failed ?? 0) + (counts.canceled ?? 0);
-  // Items never flushed are pending while the job runs, and canceled once it ended without them.
-  const unflushed = job.itemCount - finished - (counts.running ?? 0) - (counts.pending ?? 0);
+/** The JobView without its per-item and per-set parts (lists, SSE progress events). */
+export type JobSummaryView = Omit<z.input<typeof JobView>, 'items' | 'set_checks' | 'variants'>;
+
+/**
+ * A job's summary from its mirror row and its items' status counts (for `GET /jobs`, one query per page). The mirror
+ * holds finished items only (`running` is live state the workflow serves), so the rest are pending while the job
+ * runs, and canceled once it ended without them.
+ */
+export function summaryFromLog(job: JobLog, counts: Partial<Record<ItemStatus, number>>): JobSummaryView {
+  const unflushed = job.itemCount - (counts.done ?? 0) - (counts.failed ?? 0) - (counts.canceled ?? 0);
   const rest: ItemStatus = job.status === 'canceled' || job.status === 'failed' ? 'canceled' : 'pending';
   const count = (s: ItemStatus) => (counts[s] ?? 0) + (s === rest ? unflushed : 0);
   return jobSummary({ ...stateFromLog(job, []), progress: progressOf(job.itemCount, count) });
 }
 
 /** The JobView of a state, without items (for lists and SSE progress events). */
-export function jobSummary(state: JobState): Omit<z.input<typeof JobView>, 'items'> {
+export function jobSummary(state: JobState): JobSummaryView {
   return {
     id: state.jobId,
     status: state.status,
@@ -74,6 +81,7 @@ export async function jobView(
   contentType: UploadContentType,
   storage: Storage,
   ttlSeconds: number,
+  extras: { params?: RuleParams | null; variants?: z.input<typeof VariantSummary>[] } = {},
 ): Promise<z.input<typeof JobView>> {
   const url = (key: string | undefined) => (key ? storage.presignGet(key, ttlSeconds) : Promise.resolve(null));
   const items = await Promise.all(
@@ -93,5 +101,5 @@ export async function jobView(
       };
     }),
   );
-  return { ...jobSummary(state), items };
+  return { ...jobSummary(state), items, set_checks: setChecksOf(extras.params, state.items), variants: extras.variants ?? [] };
 }

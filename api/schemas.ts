@@ -154,8 +154,36 @@ export const ItemView = z.object({
       protected_changed_px: z.int(),
       delta_e_to_target: z.record(z.string(), z.number()),
       coverage: z.record(z.string(), z.number()),
+      mean_lab: z
+        .record(z.string(), z.tuple([z.number(), z.number(), z.number()]))
+        .optional()
+        .describe('mean CIELAB of each recolored/replaced region on the written result (set consistency)'),
     })
-    .nullable(),
+    .nullable()
+    .describe(
+      'protected_changed_px counts protected pixels that changed; with a lossy output_format (jpeg, webp) a pixel counts only when a channel moved by more than 3 levels',
+    ),
+});
+
+/** API.md "Set consistency": per recolored/replaced concept, the items measured, their largest pairwise ΔE00 and mean Lab. */
+export const SetChecks = z.record(
+  z.string(),
+  z.object({ items: z.int(), max_delta_e: z.number(), mean_lab: z.tuple([z.number(), z.number(), z.number()]) }),
+);
+
+/** A variant in a JobView's `variants` list. */
+export const VariantSummary = z.object({
+  n: z.int(),
+  status: z.enum(['queued', 'running', 'done', 'failed', 'canceled']),
+  progress: z.object({
+    total: z.int(),
+    done: z.int(),
+    failed: z.int(),
+    running: z.int(),
+    pending: z.int(),
+    canceled: z.int(),
+    percent: z.number(),
+  }),
 });
 
 /** API.md JobView. */
@@ -179,6 +207,8 @@ export const JobView = z.object({
   updated_at: isoTime,
   finished_at: isoTime.nullable(),
   items: z.array(ItemView),
+  set_checks: SetChecks,
+  variants: z.array(VariantSummary),
 });
 
 /** A presigned upload of one item. */
@@ -195,7 +225,10 @@ export const UploadTicket = z.object({
 export const CreateJobResponse = z.object({ job: JobView, uploads: z.array(UploadTicket) });
 
 /** `GET /jobs` response: newest first; pass `next_cursor` as `cursor` for the next page. */
-export const JobListResponse = z.object({ items: z.array(JobView.omit({ items: true })), next_cursor: z.string().nullable() });
+export const JobListResponse = z.object({
+  items: z.array(JobView.omit({ items: true, set_checks: true, variants: true })),
+  next_cursor: z.string().nullable(),
+});
 
 /** `POST /jobs/{id}/callback` body (serverless GPU providers; HMAC-signed). */
 export const CallbackRequest = z.strictObject({

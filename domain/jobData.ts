@@ -3,6 +3,8 @@
  * workflow, the activities, the ledger and the API; the Temporal contracts only add names and signatures around it.
  */
 import type { ItemStatus, JobStatus, StateError } from './jobStates';
+import type { RuleParams } from './ruleParams';
+import type { OutputFormat } from './storageKeys';
 
 /** One item of a job: where its original lives. */
 export interface ItemRef {
@@ -18,11 +20,22 @@ export interface PromptRef {
   prompt: string;
 }
 
+/** The rule a job runs, as `execute` carries it: resolved prompts and params the API checked against the preset. */
+export interface JobRule {
+  concepts: PromptRef[];
+  protect: PromptRef[];
+  params: RuleParams;
+  /** The results' format (png when absent: executes sent before output formats existed). */
+  outputFormat?: OutputFormat;
+}
+
 /** The proof a set needs (API.md JobView `checks`), measured on the written result. */
 export interface ItemChecks {
   protected_changed_px: number;
   delta_e_to_target: Record<string, number>;
   coverage: Record<string, number>;
+  /** Mean CIELAB colour of each recolored or replaced concept's region on the written result (set consistency). */
+  mean_lab?: Record<string, [number, number, number]>;
 }
 
 /** One item's state. */

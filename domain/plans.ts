@@ -10,6 +10,10 @@ export interface Plan {
   maxActiveJobs: number;
   ruleSlots: number;
   maxItemsPerJob: number;
+  /** Variants (compare renders) a job may have. */
+  maxVariantsPerJob: number;
+  /** Done items one credit of a variant pays for (a variant skips segmentation, so it costs a fraction of a job). */
+  variantItemsPerCredit: number;
 }
 
 /** The plan ids, cheapest first. */
@@ -17,9 +21,36 @@ export type PlanId = 'free' | 'pro' | 'studio';
 
 /** Every plan by id. */
 export const PLANS: Readonly<Record<PlanId, Plan>> = {
-  free: { id: 'free', signupCredits: 100, unitCost: 1, maxActiveJobs: 2, ruleSlots: 3, maxItemsPerJob: 50 },
-  pro: { id: 'pro', signupCredits: 0, unitCost: 1, maxActiveJobs: 5, ruleSlots: 20, maxItemsPerJob: 200 },
-  studio: { id: 'studio', signupCredits: 0, unitCost: 1, maxActiveJobs: 10, ruleSlots: 100, maxItemsPerJob: 500 },
+  free: {
+    id: 'free',
+    signupCredits: 100,
+    unitCost: 1,
+    maxActiveJobs: 2,
+    ruleSlots: 3,
+    maxItemsPerJob: 50,
+    maxVariantsPerJob: 3,
+    variantItemsPerCredit: 4,
+  },
+  pro: {
+    id: 'pro',
+    signupCredits: 0,
+    unitCost: 1,
+    maxActiveJobs: 5,
+    ruleSlots: 20,
+    maxItemsPerJob: 200,
+    maxVariantsPerJob: 10,
+    variantItemsPerCredit: 4,
+  },
+  studio: {
+    id: 'studio',
+    signupCredits: 0,
+    unitCost: 1,
+    maxActiveJobs: 10,
+    ruleSlots: 100,
+    maxItemsPerJob: 500,
+    maxVariantsPerJob: 20,
+    variantItemsPerCredit: 4,
+  },
 };
 
 /** The plan of this id; unknown ids (a plan retired from the code) fall back to free's limits. */
@@ -30,4 +61,9 @@ export function planOf(id: string): Plan {
 /** Credits a job of `itemCount` items reserves on `plan`. */
 export function jobCost(plan: Plan, itemCount: number): number {
   return plan.unitCost * itemCount;
+}
+
+/** Credits a variant over `doneItems` rendered items costs on `plan` (API.md §17: ceil(done_items / 4)). */
+export function variantCost(plan: Plan, doneItems: number): number {
+  return Math.ceil(doneItems / plan.variantItemsPerCredit);
 }

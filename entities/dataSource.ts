@@ -4,16 +4,20 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { BillingEvent } from './BillingEvent';
+import { JobExportLog } from './JobExportLog';
 import { JobItemLog } from './JobItemLog';
 import { JobLog } from './JobLog';
+import { JobVariantLog } from './JobVariantLog';
 import { Rule } from './Rule';
 import { User } from './User';
 import { Initial1764158400000 } from './migrations/1764158400000-Initial';
+import { JobReservedAt1795977893378 } from './migrations/1795977893378-JobReservedAt';
+import { VariantsExports1764417600000 } from './migrations/1764417600000-VariantsExports';
 
 /** Every entity class. */
-export const ENTITIES = [User, Rule, JobLog, JobItemLog, BillingEvent];
+export const ENTITIES = [User, Rule, JobLog, JobItemLog, BillingEvent, JobVariantLog, JobExportLog];
 /** Every migration, oldest first. */
-export const MIGRATIONS = [Initial1764158400000];
+export const MIGRATIONS = [Initial1764158400000, VariantsExports1764417600000, JobReservedAt1795977893378];
 
 /** Builds (does not connect) a data source for a `DATABASE_URL`. */
 export function createDataSource(url: string): DataSource {

@@ -1,8 +1,10 @@
 /**
  * `npm run demo`: the whole product on this machine with no configuration. Provisions and starts the embedded stack
  * (or uses a running `npm run dev`), then plays the mobile app's flow through the public API only — anonymous
- * sign-in, presets, presigned uploads, confirm, execute, live SSE progress — for an interior and a seller set, and
- * writes results, masks and before/after contact sheets to ./out/. Exits 0 only when every item is as expected.
+ * sign-in, presets, presigned uploads, confirm, execute, live SSE progress — for an interior and a seller set; then two
+ * variants of the interior set in other wall colours (on its stored masks) and the exports the app would hand a client
+ * (a compare sheet and zips with results, masks and manifest, a before/after sheet of the seller set), downloaded to
+ * ./out/. Exits 0 only when every item of every job and variant is as expected.
  */
 import 'dotenv/config';
 import 'reflect-metadata';
@@ -12,8 +14,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import pino from 'pino';
 import { parseConfig } from '../domain/config';
 import { openDatabase } from '../entities/dataSource';
-import { contactSheet } from './demo/contactSheet';
 import { createClient, progressBoard } from './demo/client';
+import { exportTo, runVariants } from './demo/compareExport';
 import { encodeScene, interiorScene, sellerScene } from './demo/scenes';
 import { ensureModelFixture } from './model-fixture/generate';
 import { startStack } from './stack';
@@ -32,6 +34,10 @@ interface DemoSet {
   images: Buffer[];
   execute: (palette: Record<string, string>) => Record<string, unknown>;
   expect: (item: any) => string | null;
+  /** Other wall colours (palette ids) rendered as variants of the done set. */
+  variants?: string[];
+  /** The exports downloaded to out/: file name -> request body. */
+  exports: Record<string, Record<string, unknown>>;
 }
 
 const SETS: DemoSet[] = [
@@ -62,6 +68,11 @@ const SETS: DemoSet[] = [
               : item.checks.protected_changed_px !== 0
                 ? `${item.checks.protected_changed_px} protected pixels changed`
                 : null,
+    variants: ['terracotta', 'navy'],
+    exports: {
+      'interior_compare.png': { template: 'compare', format: 'png', options: { max_side: 2400 } },
+      'interior.zip': { template: 'zip', options: { include_masks: true } },
+    },
   },
   {
     name: 'seller',
@@ -80,8 +91,19 @@ const SETS: DemoSet[] = [
           : item.checks.protected_changed_px !== 0
             ? `${item.checks.protected_changed_px} protected pixels changed`
             : null,
+    exports: {
+      'seller_before_after.jpg': { template: 'before_after', format: 'jpeg', options: { max_side: 2000 } },
+      'seller.zip': { template: 'zip', options: { include_masks: true } },
+    },
   },
 ];
+
+/** A variant item's problem: the recolored wall must hit the variant's colour like the job's did. */
+function variantProblem(item: any): string | null {
+  if (item.status !== 'done') return `${item.status}${item.error ? ` (${item.error.code})` : ''}`;
+  if (item.checks.delta_e_to_target.wall > 3) return `wall ΔE ${item.checks.delta_e_to_target.wall} > 3`;
+  return item.checks.protected_changed_px !== 0 ? `${item.checks.protected_changed_px} protected pixels changed` : null;
+}
 
 async function reachable(url: string): Promise<boolean> {
   try {
@@ -89,12 +111,6 @@ async function reachable(url: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function download(url: string): Promise<Buffer> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`download failed: HTTP ${res.status}`);
-  return Buffer.from(await res.arrayBuffer());
 }
 
 async function main(): Promise<number> {
@@ -153,36 +169,42 @@ async function play(baseUrl: string, started: number): Promise<number> {
       await api.call('POST', `/jobs/${created.job.id}/confirm-upload`);
       const ended = api.follow(created.job.id, (s) => board.update(set.name, s));
       await api.call('POST', `/jobs/${created.job.id}/execute`, set.execute(palette));
-      return { set, view: await ended };
+      return { set, palette, view: await ended };
     }),
   );
 
   rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
   const problems: string[] = [];
-  for (const { set, view } of jobs) {
-    const dir = join(OUT, set.name);
-    mkdirSync(join(dir, 'masks'), { recursive: true });
-    const pairs = [];
+  const variants: { set: string; color: string; view: any }[] = [];
+  const exported: string[] = [];
+  for (const { set, palette, view } of jobs) {
     for (const item of view.items) {
-      const label = `${set.name} #${item.idx}`;
-      writeFileSync(join(dir, `${item.idx}_before.jpg`), set.images[item.idx]);
-      let after: Buffer | null = null;
-      if (item.status === 'done') {
-        after = await download(item.result_url);
-        writeFileSync(join(dir, `${item.idx}_result.png`), after);
-        for (const [concept, url] of Object.entries(item.masks as Record<string, string>))
-          writeFileSync(join(dir, 'masks', `${item.idx}_${concept}.png`), await download(url));
-        const problem = set.expect(item);
-        if (problem) problems.push(`${label}: ${problem}`);
-      } else {
-        problems.push(`${label}: ${item.status}${item.error ? ` (${item.error.code}: ${item.error.message})` : ''}`);
-      }
-      pairs.push({ label, before: set.images[item.idx], after });
+      const problem =
+        item.status === 'done' ? set.expect(item) : `${item.status}${item.error ? ` (${item.error.code}: ${item.error.message})` : ''}`;
+      if (problem) problems.push(`${set.name} #${item.idx}: ${problem}`);
     }
-    writeFileSync(
-      join(OUT, `${set.name}_contact_sheet.png`),
-      await contactSheet(`${set.name} — ${view.status}, ${view.progress.done}/${view.progress.total} done`, pairs),
-    );
+    if (view.status !== 'done') continue;
+    if (set.variants) {
+      // Same concepts, same masks, another wall colour: the floor keeps the job's operation.
+      const job = set.execute(palette) as { params: { operations: { concept: string }[] } };
+      const rules = set.variants.map((id) => ({
+        ...job.params,
+        operations: job.params.operations.map((op) => (op.concept === 'wall' ? { ...op, color: palette[id] } : op)),
+      }));
+      const views = await runVariants(api, view.id, rules, `demo-${set.name}-${started}`);
+      views.forEach((v, i) => {
+        variants.push({ set: set.name, color: set.variants![i], view: v });
+        for (const item of v.items) {
+          const problem = variantProblem(item);
+          if (problem) problems.push(`${set.name} v${v.n} #${item.idx}: ${problem}`);
+        }
+      });
+    }
+    for (const [file, body] of Object.entries(set.exports)) {
+      await exportTo(api, view.id, body, join(OUT, file));
+      exported.push(file);
+    }
   }
 
   const me = await api.call('GET', '/me');
@@ -196,19 +218,39 @@ async function play(baseUrl: string, started: number): Promise<number> {
       done: view.progress.done,
       failed: view.progress.failed,
       credits: view.credits,
+      set_checks: view.set_checks,
     })),
+    variants: variants.map(({ set, color, view }) => ({
+      set,
+      n: view.n,
+      color,
+      status: view.status,
+      done: view.progress.done,
+      credits: view.credits,
+      set_checks: view.set_checks,
+    })),
+    exports: exported,
     credits_used: signUp.user.credits.balance - me.credits.balance,
     credits_left: me.credits.available,
     problems,
   };
   writeFileSync(join(OUT, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   console.log('');
+  const consistency = (checks: Record<string, { items: number; max_delta_e: number; mean_lab: number[] }>) =>
+    Object.entries(checks)
+      .map(([c, x]) => `${c} max ΔE00 ${x.max_delta_e} over ${x.items} (Lab ${x.mean_lab.join('/')})`)
+      .join(', ') || 'no recolored concept';
   for (const j of summary.jobs)
     console.log(
-      `${j.name.padEnd(9)} ${j.status}: ${j.done}/${j.items} items, ${j.credits.charged} credits charged → out/${j.name}_contact_sheet.png`,
+      `${j.name.padEnd(9)} ${j.status}: ${j.done}/${j.items} items, ${j.credits.charged} credits charged; set: ${consistency(j.set_checks)}`,
     );
+  for (const v of summary.variants)
+    console.log(
+      `${`${v.set} v${v.n}`.padEnd(12)} ${v.color} ${v.status}: ${v.done} items, credits reserved ${v.credits.reserved} / charged ${v.credits.charged} / refunded ${v.credits.refunded}; set: ${consistency(v.set_checks)}`,
+    );
+  console.log(`exports in out/: ${exported.join(', ')}`);
   console.log(
-    `${summary.jobs.reduce((a, j) => a + j.items, 0)} items in ${summary.seconds} s, ${summary.credits_used} credits used, ${summary.credits_left} left · results and masks in out/`,
+    `${summary.jobs.reduce((a, j) => a + j.items, 0)} items in ${summary.seconds} s, ${summary.credits_used} credits used, ${summary.credits_left} left`,
   );
   if (problems.length) {
     console.error(`\n${problems.length} item(s) not as expected:\n  ${problems.join('\n  ')}`);

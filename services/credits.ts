@@ -104,19 +104,19 @@ export function createCredits(ds: DataSource) {
     /**
      * Holds `amount` credits for a job and counts it as active; idempotent per job. Refuses (JobSettledError) a job
      * that has already settled, so a reservation that arrives late — a slow retry the workflow gave up on — can
-     * never hold credits nobody will release.
+     * never hold credits nobody will release. `ref` names the hold: the job id, or a variant's ref (variantRef).
      */
-    async reserve(userId: string, jobId: string, amount: number): Promise<ReserveResult> {
-      const held = await events.findOneBy({ ref: jobId, kind: 'reserve' });
+    async reserve(userId: string, jobId: string, amount: number, ref: string = jobId): Promise<ReserveResult> {
+      const held = await events.findOneBy({ ref, kind: 'reserve' });
       if (held) return { ok: true, amount: held.amount };
       try {
         return await inTransaction(ds, async (m): Promise<ReserveResult> => {
           // The user row lock orders this against settle() and other reservations; read the job's events after it.
           const user = await lockUser(m, userId);
-          const prior = await m.findBy(BillingEvent, { ref: jobId });
+          const prior = await m.findBy(BillingEvent, { ref });
           const reserved = prior.find((e) => e.kind === 'reserve');
           if (reserved) return { ok: true, amount: reserved.amount };
-          if (prior.some((e) => e.kind === 'release')) throw new JobSettledError(jobId);
+          if (prior.some((e) => e.kind === 'release')) throw new JobSettledError(ref);
           const max = planOf(user.plan).maxActiveJobs;
           const available = user.balance - user.reserved;
           if (available < amount) return { ok: false, code: 'INSUFFICIENT_CREDITS', needed: amount, available };
@@ -128,7 +128,7 @@ export function createCredits(ds: DataSource) {
             .where('id = :userId')
             .setParameters({ amount, userId })
             .execute();
-          await m.insert(BillingEvent, eventRow(user, jobId, jobId, 'reserve', amount, user.balance, user.reserved + amount));
+          await m.insert(BillingEvent, eventRow(user, ref, jobId, 'reserve', amount, user.balance, user.reserved + amount));
           return { ok: true, amount };
         });
       } catch (err) {
@@ -141,7 +141,7 @@ export function createCredits(ds: DataSource) {
      * Ends a job's hold: charges `charge` credits (at most what was reserved) and releases the rest, exactly once.
      * A job that never reserved settles to zero and leaves a zero release as a tombstone (see reserve()).
      */
-    async settle(userId: string, jobId: string, charge: number): Promise<Settlement> {
+    async settle(userId: string, jobId: string, charge: number, ref: string = jobId): Promise<Settlement> {
       try {
         return await inTransaction(ds, async (m): Promise<Settlement> => {
           // The lock comes first: on InnoDB the reads below then see every reservation committed before it.
@@ -150,12 +150,12 @@ export function createCredits(ds: DataSource) {
             throw err;
           });
           if (!user) return { charged: 0, released: 0 };
-          const done = await m.findBy(BillingEvent, { ref: jobId });
+          const done = await m.findBy(BillingEvent, { ref });
           const reserve = done.find((e) => e.kind === 'reserve');
           const release = done.find((e) => e.kind === 'release');
           if (release) return { charged: done.find((e) => e.kind === 'charge')?.amount ?? 0, released: release.amount };
           if (!reserve) {
-            await m.insert(BillingEvent, eventRow(user, jobId, jobId, 'release', 0, user.balance, user.reserved));
+            await m.insert(BillingEvent, eventRow(user, ref, jobId, 'release', 0, user.balance, user.reserved));
             return { charged: 0, released: 0 };
           }
           const charged = Math.max(0, Math.min(charge, reserve.amount));
@@ -168,14 +168,14 @@ export function createCredits(ds: DataSource) {
             .setParameters({ charged, held: reserve.amount, userId })
             .execute();
           const balance = user.balance - charged;
-          if (charged > 0) await m.insert(BillingEvent, eventRow(user, jobId, jobId, 'charge', charged, balance, user.reserved - charged));
+          if (charged > 0) await m.insert(BillingEvent, eventRow(user, ref, jobId, 'charge', charged, balance, user.reserved - charged));
           // The release row is written even for 0 credits: it is the marker that the job is settled.
-          await m.insert(BillingEvent, eventRow(user, jobId, jobId, 'release', released, balance, user.reserved - reserve.amount));
+          await m.insert(BillingEvent, eventRow(user, ref, jobId, 'release', released, balance, user.reserved - reserve.amount));
           return { charged, released };
         });
       } catch (err) {
         if (!isDuplicate(err)) throw err;
-        return this.settle(userId, jobId, charge); // settled concurrently: report what was recorded
+        return this.settle(userId, jobId, charge, ref); // settled concurrently: report what was recorded
       }
     },
 

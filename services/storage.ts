@@ -11,7 +11,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { Transform, type Readable } from 'node:stream';
 
 /** What the storage module needs from the config. */
 export interface StorageConfig {
@@ -38,6 +40,10 @@ export interface Storage {
   /** The object's bytes; with `maxBytes`, refuses (ObjectTooLargeError) a larger object before downloading it. */
   get(key: string, opts?: { maxBytes?: number }): Promise<Buffer>;
   head(key: string): Promise<ObjectHead | null>;
+  /** The object as a stream (large objects, read once: exports). */
+  getStream(key: string): Promise<Readable>;
+  /** Uploads a stream of unknown length with S3 multipart (5 MiB parts, two in flight); returns the bytes written. */
+  putStream(key: string, body: Readable, contentType: string): Promise<number>;
   /** Deletes the object (a missing one is not an error). */
   delete(key: string): Promise<void>;
   presignPut(key: string, contentType: string, ttlSeconds: number): Promise<string>;
@@ -110,6 +116,31 @@ export function createStorage(cfg: StorageConfig): Storage {
         if (isNotFound(err)) throw new ObjectNotFoundError(key);
         throw err;
       }
+    },
+    async getStream(key) {
+      try {
+        const out = await s3.send(new GetObjectCommand({ Bucket, Key: key }));
+        return out.Body as Readable;
+      } catch (err) {
+        if (isNotFound(err)) throw new ObjectNotFoundError(key);
+        throw err;
+      }
+    },
+    async putStream(key, body, contentType) {
+      let bytes = 0;
+      const counted = body.pipe(
+        new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            bytes += chunk.length;
+            done(null, chunk);
+          },
+        }),
+      );
+      body.once('error', (err) => counted.destroy(err));
+      // Memory stays at queueSize × partSize whatever the object's size.
+      const params = { Bucket, Key: key, Body: counted, ContentType: contentType };
+      await new Upload({ client: s3, params, queueSize: 2, partSize: 5 * 1024 * 1024 }).done();
+      return bytes;
     },
     async head(key) {
       try {

@@ -6,6 +6,7 @@ import type { RuleParams } from '../../domain/ruleParams';
 import type { ItemChecks } from '../../domain/jobData';
 import { parseHex, rgbToLab, type Lab } from './color';
 import type { KernelPool } from './kernelPool';
+import { coloredConcepts } from '../../domain/setChecks';
 
 /** Inputs of the measurement; images share one layout (width × height × channels), arrays are shared memory. */
 export interface ChecksInput {
@@ -52,15 +53,22 @@ export async function measureChecks(input: ChecksInput): Promise<ItemChecks> {
     : 0;
 
   const delta_e_to_target: Record<string, number> = {};
-  for (const [concept, target] of recolorTargets(input.params)) {
+  const mean_lab: Record<string, [number, number, number]> = {};
+  const targets = recolorTargets(input.params);
+  for (const concept of new Set([...targets.keys(), ...coloredConcepts(input.params)])) {
     await input.loadMask(concept, scratch);
     const region = await pool.run('regionOf', [scratch, input.protectUnion, width], signal);
-    const mean = await pool.run(
-      'meanDeltaE',
-      [input.written, input.channels, scratch, region.count, target, input.deltaESamples ?? 65536],
-      signal,
-    );
-    delta_e_to_target[concept] = round(mean, 3);
+    const target = targets.get(concept);
+    if (target) {
+      const mean = await pool.run(
+        'meanDeltaE',
+        [input.written, input.channels, scratch, region.count, target, input.deltaESamples ?? 65536],
+        signal,
+      );
+      delta_e_to_target[concept] = round(mean, 3);
+    }
+    // An empty region has no colour: the set checks leave that item out for this concept.
+    if (region.count > 0) mean_lab[concept] = meanLab(input.written, input.channels, scratch, region.count, input.deltaESamples ?? 65536);
   }
 
   const coverage: Record<string, number> = {};
@@ -72,5 +80,32 @@ export async function measureChecks(input: ChecksInput): Promise<ItemChecks> {
     }
     coverage[id] = round(value, 6);
   }
-  return { protected_changed_px, delta_e_to_target, coverage };
+  return { protected_changed_px, delta_e_to_target, coverage, mean_lab };
+}
+
+/**
+ * Mean CIELAB of a region (255 in `region`) of the written pixels, over at most `maxSamples` evenly strided pixels:
+ * the per-pixel Lab mean, so shading averages the way the eye compares two photos' walls.
+ */
+export function meanLab(
+  img: Uint8Array,
+  channels: number,
+  region: Uint8Array,
+  count: number,
+  maxSamples: number,
+): [number, number, number] {
+  const step = Math.max(1, Math.floor(count / maxSamples));
+  let seen = 0;
+  let n = 0;
+  const sum = [0, 0, 0];
+  for (let i = 0; i < region.length; i++) {
+    if (region[i] === 0 || seen++ % step !== 0) continue;
+    const p = i * channels;
+    const lab = rgbToLab([img[p], img[p + 1], img[p + 2]]);
+    sum[0] += lab[0];
+    sum[1] += lab[1];
+    sum[2] += lab[2];
+    n++;
+  }
+  return [round(sum[0] / n, 2), round(sum[1] / n, 2), round(sum[2] / n, 2)];
 }

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { Storage } from '../../services/storage';
 import { isTerminal } from '../../domain/jobStates';
+import { isVariantTerminal, type VariantStatus } from '../../domain/variantMachine';
 import type { UploadContentType } from '../../domain/storageKeys';
 import type { JobReader } from '../jobReader';
 import { jobSummary, jobView } from '../jobViews';
@@ -15,10 +16,13 @@ const KEEPALIVE_MS = 15_000;
 
 /**
  * `GET /jobs/{id}/events`: Server-Sent Events. A `progress` event (JobView without items) whenever the progress or
- * status changes, then one `end` event with the full JobView when the job is terminal, and the stream closes.
+ * status changes (variants' progress included), then one `end` event with the full JobView when the job and its
+ * variants are terminal, and the stream closes.
  */
 export function createJobEventsRouter(deps: {
   reader: JobReader;
+  /** The job's variants (compare): their progress streams too, and the stream stays open while one runs. */
+  variants: (jobId: string) => Promise<{ n: number; status: string; progress: unknown }[]>;
   storage: Storage;
   presignTtl: number;
   auth: Middleware<RequestState>;
@@ -52,14 +56,16 @@ export function createJobEventsRouter(deps: {
         while (open) {
           job = await deps.reader.reload(job);
           const state = await deps.reader.state(job);
-          const summary = jobSummary(state);
-          const signature = JSON.stringify([summary.status, summary.progress, summary.error]);
+          const variants = await deps.variants(job.id);
+          const summary = { ...jobSummary(state), variants };
+          const signature = JSON.stringify([summary.status, summary.progress, summary.error, variants]);
           if (signature !== last) {
             last = signature;
             send('progress', summary);
           }
-          if (isTerminal(state.status)) {
-            send('end', await jobView(state, job.contentType as UploadContentType, deps.storage, deps.presignTtl));
+          if (isTerminal(state.status) && variants.every((v) => isVariantTerminal(v.status as VariantStatus))) {
+            const extras = { params: job.params, variants: variants as never };
+            send('end', await jobView(state, job.contentType as UploadContentType, deps.storage, deps.presignTtl, extras));
             break;
           }
           await new Promise((r) => setTimeout(r, POLL_MS));
@@ -83,7 +89,8 @@ export const jobEventsDocs: RouteDoc[] = [
     path: '/jobs/:id/events',
     tag: 'jobs',
     auth: true,
-    summary: 'Server-Sent Events: `progress` (JobView without items) on every change, then `end` (full JobView) and close',
+    summary:
+      'Server-Sent Events: `progress` (JobView without items, with `variants`) on every change of the job or a variant, then `end` (full JobView) once the job and its variants are terminal, and close',
     response: { status: 200, mediaType: 'text/event-stream' },
     errors: ['NOT_FOUND'],
   },

@@ -52,6 +52,11 @@ describeEachDatabase('GET /openapi.json and /docs', (db) => {
       'post /jobs/{id}/callback',
       'get /jobs',
       'get /jobs/{id}/events',
+      'post /jobs/{id}/variants',
+      'get /jobs/{id}/variants/{n}',
+      'post /jobs/{id}/variants/{n}/cancel',
+      'post /jobs/{id}/exports',
+      'get /jobs/{id}/exports/{exportId}',
       'get /healthz',
       'get /readyz',
       'get /metrics',
@@ -73,6 +78,7 @@ describeEachDatabase('GET /openapi.json and /docs', (db) => {
       'UPLOAD_INCOMPLETE',
       'IDEMPOTENCY_KEY_REUSED',
       'RULE_SLOTS_EXHAUSTED',
+      'VARIANT_LIMIT_REACHED',
       'PAYLOAD_TOO_LARGE',
       'TOO_MANY_ACTIVE_JOBS',
       'RATE_LIMITED',
@@ -97,6 +103,46 @@ describeEachDatabase('GET /openapi.json and /docs', (db) => {
     assert.equal(schema.additionalProperties, false);
     assert.deepEqual(schema.required.sort(), ['concepts', 'name', 'params', 'preset_id']);
     assert.equal(schema.properties.params.properties.feather_px.maximum, 32);
+  });
+
+  it('documents the variant and export bodies, views and the lossy tolerance of protected_changed_px', async () => {
+    const doc = (await api.request('GET', '/openapi.json')).body;
+    const variant = doc.paths['/jobs/{id}/variants'].post;
+    const body = variant.requestBody.content['application/json'].schema;
+    assert.deepEqual(body.properties.output_format.enum, ['png', 'jpeg', 'webp']);
+    assert.equal(body.additionalProperties, false);
+    assert.ok(variant.parameters.some((p: any) => p.name === 'Idempotency-Key' && p.in === 'header'));
+    const view = variant.responses['202'].content['application/json'].schema.properties.data;
+    for (const f of [
+      'n',
+      'job_id',
+      'status',
+      'rule',
+      'output_format',
+      'progress',
+      'credits',
+      'items',
+      'set_checks',
+      'created_at',
+      'finished_at',
+    ])
+      assert.ok(view.properties[f], `VariantView.${f}`);
+    assert.match(JSON.stringify(view.properties.items), /3 levels/);
+    const exp = doc.paths['/jobs/{id}/exports'].post;
+    const eb = exp.requestBody.content['application/json'].schema;
+    assert.deepEqual(eb.properties.template.enum, ['zip', 'grid', 'before_after', 'compare']);
+    assert.deepEqual(Object.keys(eb.properties.options.properties).sort(), [
+      'background',
+      'columns',
+      'include_masks',
+      'labels',
+      'max_side',
+    ]);
+    assert.ok(exp.responses['429'] && exp.responses['409'] && exp.responses['404']);
+    const ev = doc.paths['/jobs/{id}/exports/{exportId}'].get.responses['200'].content['application/json'].schema.properties.data;
+    assert.ok(ev.properties.download_url && ev.properties.expires_at && ev.properties.bytes);
+    const job = doc.paths['/jobs/{id}'].get.responses['200'].content['application/json'].schema.properties.data;
+    assert.ok(job.properties.variants && job.properties.set_checks);
   });
 
   it('renders the docs page with Swagger UI assets served locally', async () => {

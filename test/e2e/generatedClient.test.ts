@@ -46,9 +46,15 @@ describe('OpenAPI document → generated TypeScript client', function () {
 
     const { happyPath } = require(join(dir, 'happyPath.ts')) as typeof import('./generated-client/happyPath');
     const images = await Promise.all([0, 1].map(async (i) => new Blob([await encodeScene(interiorScene(i), 'png')])));
-    const view = await happyPath(system.api.url, images);
+    const { view, variant, exported } = await happyPath(system.api.url, images);
     assert.equal(view.status, 'done');
     assert.equal(view.progress.done, 2);
     assert.ok(view.items.every((i: any) => i.status === 'done' && i.result_url));
+    assert.equal(variant.status, 'done');
+    assert.equal(variant.output_format, 'webp');
+    assert.ok(variant.items.every((i: any) => i.status === 'done' && new URL(i.result_url!).pathname.endsWith('_result.webp')));
+    assert.equal(exported.status, 'done');
+    const sheet = await fetch(exported.download_url!);
+    assert.equal(sheet.headers.get('content-type'), 'image/png');
   });
 });

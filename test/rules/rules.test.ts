@@ -66,6 +66,9 @@ describe('rule engine', function () {
     assert.ok(out.checks.delta_e_to_target.wall <= 3);
     assert.equal(out.checks.protected_changed_px, 0);
     assert.ok(Math.abs(out.checks.coverage.wall - 60 / 90) < 1e-6);
+    // Set consistency: the region's mean Lab on the written result, only for concepts the rule colours.
+    assert.deepEqual(Object.keys(out.checks.mean_lab!), ['wall']);
+    assert.ok(deltaE2000(out.checks.mean_lab!.wall, target) <= 3, JSON.stringify(out.checks.mean_lab));
   });
 
   it('recolor keeps shading: L* deviations survive, mean L* and a*b* become the target', async () => {

@@ -1,0 +1,60 @@
+/**
+ * The variant workflow's I/O on the orchestration queue: the credit ledger under the variant's own ref and the DB
+ * mirror of the variant (job_variants_log). Idempotent, like the job activities: a retry writes the same thing.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { DataSource } from 'typeorm';
+import type { ReserveResult } from '../domain/jobData';
+import { variantRef, type VariantState } from '../domain/variantMachine';
+import { JobVariantLog } from '../entities/JobVariantLog';
+import { JobSettledError, UnknownUserError, type Credits, type Settlement } from '../services/credits';
+
+/** Which variant a ledger call is about. */
+export interface VariantCreditsInput {
+  jobId: string;
+  userId: string;
+  n: number;
+}
+
+/** Builds the variant activities around the ledger and the data source. */
+export function createVariantActivities({ ds, credits }: { ds: DataSource; credits: Credits }) {
+  const rows = ds.getRepository(JobVariantLog);
+  return {
+    /** Holds the variant's credits under its own ref; a retry returns the first outcome. */
+    async reserveVariantCredits(x: VariantCreditsInput & { amount: number }): Promise<ReserveResult> {
+      return credits.reserve(x.userId, x.jobId, x.amount, variantRef(x.jobId, x.n)).catch(nonRetryable);
+    },
+
+    /** Charges the rendered items' credits and releases the rest, exactly once per variant. */
+    async settleVariantCredits(x: VariantCreditsInput & { charge: number }): Promise<Settlement> {
+      return credits.settle(x.userId, x.jobId, x.charge, variantRef(x.jobId, x.n)).catch(nonRetryable);
+    },
+
+    /** Mirrors the whole variant (absolute values); a row the API dropped (refused create) is not brought back. */
+    async recordVariant(s: VariantState): Promise<void> {
+      await rows.update(
+        { jobId: s.jobId, n: s.n },
+        {
+          status: s.status,
+          items: s.items,
+          creditsReserved: s.credits.reserved,
+          creditsCharged: s.credits.charged,
+          creditsRefunded: s.credits.refunded,
+          errorCode: s.error?.code ?? null,
+          errorMessage: s.error?.message.slice(0, 500) ?? null,
+          updatedAt: new Date(s.updatedAt),
+          finishedAt: s.finishedAt ? new Date(s.finishedAt) : null,
+        },
+      );
+    },
+  };
+}
+
+/** The variant activities' type; the workflow types its proxy from it. */
+export type VariantActivities = ReturnType<typeof createVariantActivities>;
+
+function nonRetryable(err: unknown): never {
+  if (err instanceof UnknownUserError) throw ApplicationFailure.nonRetryable(err.message, 'UNKNOWN_USER');
+  if (err instanceof JobSettledError) throw ApplicationFailure.nonRetryable(err.message, 'JOB_SETTLED');
+  throw err;
+}
