@@ -149,19 +149,28 @@ export function createVariantsRouter(deps: VariantsDeps): Router<RequestState> {
       }
       return finish(row, 202);
     };
+    // A variant that never reserved stays as an invisible row (queued, nothing reserved: not shown, not counted
+    // against the limit) rather than being deleted: its number — and so its workflow id and ledger ref, which a
+    // closed workflow and the ledger's settlement marker still hold — is never handed out again. Its
+    // Idempotency-Key is freed so a retry makes a fresh attempt.
+    const drop = (row: JobVariantLog) => rows.update({ jobId: job.id, n: row.n }, { idempotencyKey: null, errorCode: 'NOT_RESERVED' });
+    let attemptsLeft = 3;
     /** Learns the variant's reservation (Update-with-Start; a retry attaches to the same workflow), then answers. */
     const finish = async (row: JobVariantLog, status: 200 | 202): Promise<void> => {
       if (row.status === 'queued' && row.creditsReserved === 0) {
         const outcome = await workflows.start(variantInput(row)).catch(async (err: unknown) => {
           if (!key) {
             await workflows.cancelQuietly(job.id, row.n);
-            await rows.delete({ jobId: job.id, n: row.n });
+            await drop(row);
           }
           throw err;
         });
         if (!outcome?.ok) {
-          await rows.delete({ jobId: job.id, n: row.n });
-          if (!outcome) return create();
+          await drop(row);
+          if (!outcome) {
+            if (attemptsLeft-- > 0) return create();
+            throw new ApiError('UNAVAILABLE', 'the variant could not be started; try again');
+          }
           throw refusal(outcome);
         }
         row.creditsReserved = outcome.amount;
