@@ -9,11 +9,12 @@ import { JobLog } from './JobLog';
 import { Rule } from './Rule';
 import { User } from './User';
 import { Initial1764158400000 } from './migrations/1764158400000-Initial';
+import { BinaryCollation1764500000000 } from './migrations/1764500000000-BinaryCollation';
 
 /** Every entity class. */
 export const ENTITIES = [User, Rule, JobLog, JobItemLog, BillingEvent];
 /** Every migration, oldest first. */
-export const MIGRATIONS = [Initial1764158400000];
+export const MIGRATIONS = [Initial1764158400000, BinaryCollation1764500000000];
 
 /** Builds (does not connect) a data source for a `DATABASE_URL`. */
 export function createDataSource(url: string): DataSource {
