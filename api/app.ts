@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { Credits } from '../services/credits';
 import type { Storage } from '../services/storage';
 import type { Config } from '../domain/config';
+import { User } from '../entities/User';
 import { requireAuth } from './auth';
 import { createApiMetrics } from './metrics';
 import { jsonBody } from './middleware/body';
@@ -75,7 +76,8 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // left are whatever the client sent, so they must never key the sign-up rate limit.
   const hops = deps.config.TRUST_PROXY_HOPS;
   const app = new Koa<RequestState>({ proxy: hops > 0, maxIpsCount: hops });
-  const auth = requireAuth(deps.config.JWT_SECRET);
+  const users = deps.ds.getRepository(User);
+  const auth = requireAuth(deps.config.JWT_SECRET, (id) => users.existsBy({ id }));
   const metrics = createApiMetrics({ ds: deps.ds });
   let document: Record<string, unknown> | undefined;
 

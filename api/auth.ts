@@ -9,8 +9,11 @@ export function issueToken(secret: string, userId: string, ttlSeconds: number): 
   return jwt.sign({}, secret, { algorithm: 'HS256', subject: userId, expiresIn: ttlSeconds });
 }
 
-/** Requires `Authorization: Bearer <JWT>`; sets `ctx.state.userId` to the token's `sub`. */
-export function requireAuth(secret: string): Middleware<RequestState> {
+/**
+ * Requires `Authorization: Bearer <JWT>` of an existing user; sets `ctx.state.userId` to the token's `sub`.
+ * A valid signature is not enough: a token outlives its user row (deleted account), and such a token must not act.
+ */
+export function requireAuth(secret: string, userExists: (id: string) => Promise<boolean>): Middleware<RequestState> {
   return async function requireAuthMiddleware(ctx, next) {
     const m = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(ctx.get('Authorization'));
     if (!m) throw new ApiError('UNAUTHORIZED', 'missing bearer token');
@@ -23,6 +26,7 @@ export function requireAuth(secret: string): Middleware<RequestState> {
       throw new ApiError('UNAUTHORIZED', `invalid token: ${(err as Error).message}`);
     }
     if (typeof sub !== 'string' || sub.length === 0) throw new ApiError('UNAUTHORIZED', 'token has no subject');
+    if (!(await userExists(sub))) throw new ApiError('UNAUTHORIZED', 'the user of this token does not exist');
     // Malformed JSON (found by the body parser) is refused on every authenticated route, also on those that take no
     // body (cancel, confirm-upload, DELETE): checked after the token so an anonymous caller learns nothing.
     const malformed = (ctx.request as { bodyError?: Error }).bodyError;
