@@ -6,7 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Storage } from '../../services/storage';
 import { isDuplicateKey } from '../../services/transaction';
 import type { Config } from '../../domain/config';
-import { isTerminal, type ItemStatus } from '../../domain/jobStates';
+import { type ItemStatus } from '../../domain/jobStates';
 import { planOf } from '../../domain/plans';
 import { findPreset } from '../../domain/presets';
 import type { UploadContentType } from '../../domain/storageKeys';
@@ -16,6 +16,7 @@ import type { JobInput } from '../../workflows/contract';
 import type { JobState, ReserveResult } from '../../domain/jobData';
 import { ApiError, notFound } from '../errors';
 import { resolveExecute } from '../executeRequest';
+import { cancelJob } from '../jobCancel';
 import { createJobReader } from '../jobReader';
 import { assertUploaded, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
@@ -199,12 +200,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
 
   router.post('/jobs/:id/cancel', deps.auth, async (ctx) => {
     const job = await ownJob(ctx.state.userId, ctx.params.id);
-    if (job.status === 'canceled') {
-      ctx.body = await view(await jobState(job), job);
-      return;
-    }
-    if (isTerminal(job.status)) throw new ApiError('INVALID_STATE', `job is ${job.status}`);
-    const state = await workflowCall(job, () => workflows.cancel(job.id));
+    const state = await cancelJob(reader, workflows, job);
     // 200 with the canceled job; 202 when settling is still under way after the workflow's wait (rare: a dead GPU
     // worker's items wait out their heartbeat timeout) — the job ends canceled, GET /jobs/{id} shows it.
     ctx.status = state.status === 'canceled' ? 200 : 202;
