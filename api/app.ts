@@ -9,6 +9,7 @@ import type { Storage } from '../services/storage';
 import type { Config } from '../domain/config';
 import { User } from '../entities/User';
 import { requireAuth } from './auth';
+import { isClientAbort } from './clientAborts';
 import { createApiMetrics } from './metrics';
 import { jsonBody } from './middleware/body';
 import { envelope, type RequestState } from './middleware/envelope';
@@ -108,11 +109,14 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     );
   }
 
-  // Koa reports errors it caught outside the envelope here (a response stream that broke). A client that closes an SSE
-  // stream or a download early is routine, not an error of ours; anything else is logged with its stack.
+  // Koa reports errors it caught outside the envelope here (a response stream that broke, a socket Node's parser
+  // gave up on). A client that closes an SSE stream, a download or its connection early is routine, not an error of
+  // ours; anything else is logged with its stack.
   app.on('error', (err: Error & { code?: string }) => {
-    if (['ERR_STREAM_PREMATURE_CLOSE', 'EPIPE', 'ECONNRESET'].includes(err.code ?? '')) deps.log.debug({ err }, 'client went away');
-    else deps.log.error({ err }, 'unhandled error');
+    if (isClientAbort(err)) {
+      metrics.clientAborts.inc();
+      deps.log.debug({ err }, 'client went away');
+    } else deps.log.error({ err }, 'unhandled error');
   });
   app.use(metrics.middleware);
   app.use(envelope({ log: deps.log }));

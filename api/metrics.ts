@@ -22,6 +22,11 @@ export function createApiMetrics(deps: { ds: DataSource }) {
     labelNames: ['code'] as const,
     registers: [registry],
   });
+  const clientAborts = new Counter({
+    name: 'http_client_aborts_total',
+    help: 'Requests and connections the client broke before the answer (not server errors)',
+    registers: [registry],
+  });
   new Gauge({
     name: 's3_jobs',
     help: 'Jobs by status (DB mirror)',
@@ -44,8 +49,9 @@ export function createApiMetrics(deps: { ds: DataSource }) {
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       end({ method: ctx.method, route: String(route), status: String(ctx.status) });
       const body = ctx.body as { error?: { code?: string } } | undefined;
-      if (body?.error?.code) errors.inc({ code: body.error.code });
+      if (ctx.state.clientAborted) clientAborts.inc();
+      else if (body?.error?.code) errors.inc({ code: body.error.code });
     }
   };
-  return { registry, middleware };
+  return { registry, middleware, clientAborts };
 }

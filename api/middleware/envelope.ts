@@ -5,6 +5,7 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
+import { isClientAbort } from '../clientAborts';
 import { ApiError } from '../errors';
 
 /** State every request carries. */
@@ -14,6 +15,8 @@ export interface RequestState {
   log: Logger;
   /** Set by routes that stream (SSE) so the envelope leaves their body alone. */
   raw?: boolean;
+  /** Set when the client broke the connection before the answer (counted apart from server errors). */
+  clientAborted?: boolean;
 }
 
 const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -36,6 +39,14 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
         ctx.body = { success: true, data: ctx.body, error: null, meta };
       }
     } catch (err) {
+      if (isClientAbort(err)) {
+        // Nobody is listening for an answer: note it, and leave the socket to Node.
+        ctx.state.clientAborted = true;
+        ctx.state.log.info({ method: ctx.method, path: ctx.path, code: (err as { code?: string }).code }, 'client aborted the request');
+        ctx.status = 400;
+        ctx.body = null;
+        return;
+      }
       const e = toApiError(err);
       if (e.status >= 500) ctx.state.log.error({ err }, 'request failed');
       ctx.status = e.status;
