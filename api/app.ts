@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { Credits } from '../services/credits';
 import type { Storage } from '../services/storage';
-import type { Config } from '../domain/config';
+import { durationMs, type Config } from '../domain/config';
 import { User } from '../entities/User';
 import { requireAuth } from './auth';
 import { isClientAbort } from './clientAborts';
@@ -24,6 +24,8 @@ import { callbackDocs, createCallbackRouter } from './routes/callback';
 import { createJobEventsRouter, jobEventsDocs } from './routes/jobEvents';
 import { createJobsRouter, jobsDocs } from './routes/jobs';
 import { createJobReader } from './jobReader';
+import { withPresignCache } from './presignCache';
+import { createSseHub } from './sseHub';
 import { createJobWorkflows } from './jobWorkflows';
 
 /** What the app needs, wired explicitly by the server entry (or a test). */
@@ -99,13 +101,17 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     createRulesRouter({ ds: deps.ds, auth }),
   ];
   if (deps.jobs) {
-    const { storage, temporal } = deps.jobs;
-    const workflows = createJobWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE);
+    const { temporal } = deps.jobs;
+    const storage = withPresignCache(deps.jobs.storage, deps.config.PRESIGN_TTL_SECONDS);
+    const callTimeoutMs = durationMs(deps.config.TEMPORAL_CALL_TIMEOUT);
+    const workflows = createJobWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE, callTimeoutMs);
     const reader = createJobReader(deps.ds, workflows);
+    const hub = createSseHub({ reader, maxPerUser: deps.config.SSE_MAX_STREAMS_PER_USER });
+    metrics.observeSse(hub);
     routers.push(
       createJobsRouter({ ds: deps.ds, storage, workflows, config: deps.config, auth }),
-      createJobEventsRouter({ reader, storage, presignTtl: deps.config.PRESIGN_TTL_SECONDS, auth }),
-      createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
+      createJobEventsRouter({ reader, hub, storage, presignTtl: deps.config.PRESIGN_TTL_SECONDS, auth }),
+      createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET, callTimeoutMs }),
     );
   }
 

@@ -53,5 +53,24 @@ export function createApiMetrics(deps: { ds: DataSource }) {
       else if (body?.error?.code) errors.inc({ code: body.error.code });
     }
   };
-  return { registry, middleware, clientAborts };
+  /** Exposes the SSE hub's open streams and polled jobs (one poll per job, however many streams follow it). */
+  const observeSse = (hub: { openStreams(): number; polledJobs(): number }) => {
+    new Gauge({
+      name: 'sse_open_streams',
+      help: 'Open GET /jobs/{id}/events streams',
+      registers: [registry],
+      collect() {
+        this.set(hub.openStreams());
+      },
+    });
+    new Gauge({
+      name: 'sse_polled_jobs',
+      help: 'Jobs the SSE hub polls (one poll loop per job)',
+      registers: [registry],
+      collect() {
+        this.set(hub.polledJobs());
+      },
+    });
+  };
+  return { registry, middleware, clientAborts, observeSse };
 }

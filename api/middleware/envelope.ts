@@ -6,6 +6,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { isClientAbort } from '../clientAborts';
+import { dependencyUnavailable, isDependencyDown } from '../dependencyErrors';
 import { ApiError } from '../errors';
 
 /** State every request carries. */
@@ -48,7 +49,9 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
         return;
       }
       const e = toApiError(err);
-      if (e.status >= 500) ctx.state.log.error({ err }, 'request failed');
+      // An outage (503) is reported by /readyz and the dependency's own alerts; a 500 is a bug of ours.
+      if (e.status === 503) ctx.state.log.warn({ err }, 'request failed: dependency unavailable');
+      else if (e.status >= 500) ctx.state.log.error({ err }, 'request failed');
       ctx.status = e.status;
       for (const [k, v] of Object.entries(e.headers ?? {})) ctx.set(k, v);
       ctx.body = { success: false, data: null, error: { code: e.code, message: e.message, details: e.details ?? {} }, meta };
@@ -60,6 +63,7 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (isDependencyDown(err)) return dependencyUnavailable();
   const status = (err as { status?: number })?.status;
   // Errors thrown by Koa/router themselves (405 from allowedMethods, 404…) carry a status; keep it, hide internals.
   if (status === 405) return new ApiError('METHOD_NOT_ALLOWED', (err as Error).message);

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import { ActivityCompletionError, ActivityNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ApiError } from '../errors';
+import { mapTemporalError } from '../jobWorkflows';
 import type { RequestState } from '../middleware/envelope';
 import { z } from 'zod';
 import type { RouteDoc } from '../openapi';
@@ -22,7 +23,7 @@ export function verifySignature(secret: string, raw: Buffer, header: string): bo
  * activity handed its task token to the provider). Authenticated by HMAC, not JWT: the caller is the provider.
  * A duplicate delivery finds the activity already completed and answers 200 without counting it twice.
  */
-export function createCallbackRouter(deps: { client: Client; secret: string }): Router<RequestState> {
+export function createCallbackRouter(deps: { client: Client; secret: string; callTimeoutMs: number }): Router<RequestState> {
   const router = new Router<RequestState>();
   router.post('/jobs/:id/callback', async (ctx) => {
     const raw = (ctx.request as { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
@@ -30,12 +31,14 @@ export function createCallbackRouter(deps: { client: Client; secret: string }): 
     const input = body(ctx, CallbackRequest);
     const token = Buffer.from(input.task_token, 'base64');
     try {
-      if (input.status === 'done') await deps.client.activity.complete(token, input.result ?? {});
-      else
-        await deps.client.activity.fail(
-          token,
-          ApplicationFailure.nonRetryable(input.error?.message ?? 'provider reported a failure', input.error?.code ?? 'PROVIDER_FAILED'),
-        );
+      await deps.client.withDeadline(Date.now() + deps.callTimeoutMs, async () => {
+        if (input.status === 'done') await deps.client.activity.complete(token, input.result ?? {});
+        else
+          await deps.client.activity.fail(
+            token,
+            ApplicationFailure.nonRetryable(input.error?.message ?? 'provider reported a failure', input.error?.code ?? 'PROVIDER_FAILED'),
+          );
+      });
     } catch (err) {
       if (err instanceof ActivityNotFoundError) {
         ctx.body = { accepted: false, duplicate: true };
@@ -45,7 +48,7 @@ export function createCallbackRouter(deps: { client: Client; secret: string }): 
       if (err instanceof ActivityCompletionError && /task token/i.test(err.message)) {
         throw new ApiError('VALIDATION_ERROR', 'task_token is not a valid task token', { fields: ['task_token'] });
       }
-      throw err;
+      throw mapTemporalError(err);
     }
     ctx.body = { accepted: true, duplicate: false };
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
+import { z } from 'zod';
 import type { Middleware } from 'koa';
 import type { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
@@ -16,6 +17,7 @@ import type { JobInput } from '../../workflows/contract';
 import type { JobState, ReserveResult } from '../../domain/jobData';
 import { ApiError, notFound } from '../errors';
 import { resolveExecute } from '../executeRequest';
+import { answerWithEtag } from '../conditional';
 import { cancelJob } from '../jobCancel';
 import { createJobReader } from '../jobReader';
 import { assertUploaded, uploadTickets } from '../jobUploads';
@@ -30,6 +32,7 @@ import {
   IdempotencyKey,
   JobListResponse,
   JobView,
+  JobViewQuery,
   ListJobsQuery,
 } from '../schemas';
 import { body, parseOrThrow, query, validationError } from '../validate';
@@ -208,8 +211,13 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   });
 
   router.get('/jobs/:id', deps.auth, async (ctx) => {
+    const page = query(ctx, JobViewQuery);
     const job = await ownJob(ctx.state.userId, ctx.params.id);
-    ctx.body = await view(await jobState(job), job);
+    const state = await jobState(job);
+    answerWithEtag(
+      ctx,
+      await jobView(state, job.contentType as UploadContentType, storage, ttl, { offset: page.items_offset, limit: page.items_limit }),
+    );
   });
 
   router.get('/jobs', deps.auth, async (ctx) => {
@@ -301,10 +309,17 @@ export const jobsDocs: RouteDoc[] = [
     method: 'get',
     path: '/jobs/:id',
     tag: 'jobs',
-    summary: 'Status, progress and per-item results',
+    summary: 'Status, progress and per-item results (items paged; ETag, If-None-Match → 304)',
     auth: true,
-    response: { status: 200, data: JobView },
-    errors: ['NOT_FOUND'],
+    query: JobViewQuery,
+    headers: {
+      'If-None-Match': {
+        description: 'The ETag of a JobView the client has: 304 without a body while it is unchanged',
+        schema: z.string(),
+      },
+    },
+    response: { status: 200, data: JobView, description: 'the job with the items of the page (304 Not Modified: unchanged)' },
+    errors: ['NOT_FOUND', 'VALIDATION_ERROR'],
   },
   {
     method: 'post',
