@@ -5,8 +5,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ItemFailure } from '../domain/jobData';
 import { RuleParams } from '../domain/ruleParams';
-import { previewKey, resultKey } from '../domain/storageKeys';
-import { abortable, runActivity } from '../services/activityRun';
+import { OUTPUT_TYPES, previewKey, resultKey } from '../domain/storageKeys';
+import { abortable, runActivity, uploadAll } from '../services/activityRun';
 import { downloadItemObject, downloadOriginal } from '../services/image/itemObjects';
 import type { Storage } from '../services/storage';
 import type { ApplyRuleInput, ApplyRuleResult, CpuActivities } from './contract';
@@ -14,7 +14,7 @@ import { RuleRenderError, type RuleEngine } from './rules/engine';
 
 /** What the CPU activities need. */
 export interface CpuActivityDeps {
-  storage: Pick<Storage, 'get' | 'put'>;
+  storage: Pick<Storage, 'get' | 'put' | 'delete'>;
   engine: RuleEngine;
   /** Heartbeat period while a step runs (default 2 s; the SDK throttles to the heartbeat timeout anyway). */
   heartbeatMs?: number;
@@ -31,6 +31,8 @@ export function createCpuActivities(deps: CpuActivityDeps): CpuActivities {
         if (!parsed.success)
           throw ApplicationFailure.nonRetryable(`invalid rule params: ${parsed.error.message}`, ItemFailure.INVALID_PARAMS);
         const { userId, jobId, idx, inputKey } = input.item;
+        const format = input.outputFormat ?? 'png';
+        const variant = input.variant ?? 0;
         step('download');
         const ids = [...new Set([...input.concepts, ...input.protect, ...parsed.data.operations.map((o) => o.concept)])];
         const [image, ...maskFiles] = await abortable(
@@ -42,19 +44,23 @@ export function createCpuActivities(deps: CpuActivityDeps): CpuActivities {
         );
         const masks = Object.fromEntries(ids.flatMap((id, i) => (maskFiles[i] ? [[id, maskFiles[i]]] : [])));
         const out = await deps.engine
-          .apply({ image, masks, concepts: input.concepts, protect: input.protect, params: parsed.data }, { signal, onStep: step })
+          .apply(
+            { image, masks, concepts: input.concepts, protect: input.protect, params: parsed.data, outputFormat: format },
+            { signal, onStep: step },
+          )
           .catch((err: unknown) => {
             // Parameters the engine cannot render stay unrenderable on every retry.
             if (err instanceof RuleRenderError) throw ApplicationFailure.nonRetryable(err.message, ItemFailure.INVALID_PARAMS);
             throw err;
           });
         step('upload');
-        const keys = { resultKey: resultKey(userId, jobId, idx), previewKey: previewKey(userId, jobId, idx) };
-        await abortable(
-          Promise.all([
-            storage.put(keys.resultKey, out.resultPng, 'image/png'),
-            storage.put(keys.previewKey, out.previewJpeg, 'image/jpeg'),
-          ]),
+        const keys = { resultKey: resultKey(userId, jobId, idx, format, variant), previewKey: previewKey(userId, jobId, idx, variant) };
+        await uploadAll(
+          storage,
+          [
+            { key: keys.resultKey, body: out.result, contentType: OUTPUT_TYPES[format].contentType },
+            { key: keys.previewKey, body: out.previewJpeg, contentType: 'image/jpeg' },
+          ],
           signal,
         );
         return { ...keys, checks: out.checks };

@@ -46,5 +46,6 @@ export async function resolveExecute(ds: DataSource, job: JobLog, input: z.outpu
   if (issues.length) throw validationError(issues);
   params ??= defaultParams(preset, concepts);
   const refs = (ids: string[]) => ids.map((id) => ({ id, prompt: promptFor(preset, id) as string }));
-  return { concepts, protect, execute: { concepts: refs(concepts), protect: refs(protect), params } };
+  const outputFormat = input.output_format ?? 'png';
+  return { concepts, protect, execute: { concepts: refs(concepts), protect: refs(protect), params, outputFormat } };
 }

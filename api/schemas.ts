@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { HexColor, RuleParams } from '../domain/ruleParams';
+import { OUTPUT_FORMATS } from '../domain/storageKeys';
 
 const id = z.string().min(1).max(64);
 const isoTime = z.iso.datetime();
@@ -109,12 +110,24 @@ export const CreateJobRequest = z.strictObject({
 /** `Idempotency-Key` header: 1–128 printable ASCII characters. */
 export const IdempotencyKey = z.string().regex(/^[\x20-\x7e]{1,128}$/, '1–128 printable ASCII characters');
 
+/** A result's format (API.md "Output format"). */
+export const OutputFormat = z
+  .enum(OUTPUT_FORMATS)
+  .default('png')
+  .meta({
+    description:
+      'png (default, lossless: pixels outside every region are bit-identical), jpeg (quality 92, no chroma subsampling) or ' +
+      'webp (quality 90). With a lossy format `checks.protected_changed_px` counts protected pixels that moved by more ' +
+      'than 3 levels in some channel.',
+  });
+
 /** `POST /jobs/{id}/execute` body: `rule_id` or inline `params` (or neither: preset defaults). */
 export const ExecuteJobRequest = z.strictObject({
   concepts: conceptIds.min(1).optional(),
   protect: conceptIds.optional(),
   rule_id: id.optional(),
   params: RuleParams.optional(),
+  output_format: OutputFormat.optional(),
 });
 
 /** `GET /jobs` query. */

@@ -188,7 +188,7 @@ async function main(): Promise<void> {
   await pool.close();
   const t = full.timings;
   console.log(
-    `full applyRule (JPEG in): decode ${t.decodeMs.toFixed(0)} ms, render ${t.renderMs.toFixed(0)} ms, PNG+preview ${t.encodeMs.toFixed(0)} ms, checks ${t.checksMs.toFixed(0)} ms; result ${mb(full.resultPng.length)}, preview ${(full.previewJpeg.length / 1024).toFixed(0)} KiB`,
+    `full applyRule (JPEG in): decode ${t.decodeMs.toFixed(0)} ms, render ${t.renderMs.toFixed(0)} ms, PNG+preview ${t.encodeMs.toFixed(0)} ms, checks ${t.checksMs.toFixed(0)} ms; result ${mb(full.result.length)}, preview ${(full.previewJpeg.length / 1024).toFixed(0)} KiB`,
   );
   console.log(`checks: ${JSON.stringify(full.checks)}`);
 }

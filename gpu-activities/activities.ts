@@ -3,7 +3,7 @@
  * Payloads carry storage keys only; every mask lands under the layout of API.md.
  */
 import { maskKey } from '../domain/storageKeys';
-import { abortable, runActivity } from '../services/activityRun';
+import { abortable, runActivity, uploadAll } from '../services/activityRun';
 import { downloadOriginal } from '../services/image/itemObjects';
 import { encodeMaskPng } from '../services/image/masks';
 import type { Storage } from '../services/storage';
@@ -12,7 +12,7 @@ import type { Segmenter } from './segmenter/segmenter';
 
 /** What the GPU activities need. */
 export interface GpuActivityDeps {
-  storage: Pick<Storage, 'get' | 'put'>;
+  storage: Pick<Storage, 'get' | 'put' | 'delete'>;
   segmenter: Segmenter;
   /** Heartbeat period while a step runs (default 2 s; the SDK throttles to the heartbeat timeout anyway). */
   heartbeatMs?: number;
@@ -31,16 +31,16 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
         step('segment');
         const seg = await abortable(deps.segmenter.segment(image, [...input.concepts, ...input.protect], signal), signal);
         step('upload masks');
-        const entries = await abortable(
-          Promise.all(
-            [...seg.masks].map(async ([id, mask]) => {
-              const key = maskKey(userId, jobId, idx, id);
-              await storage.put(key, await encodeMaskPng(mask, seg.width, seg.height), 'image/png');
-              return [id, key] as const;
-            }),
-          ),
-          signal,
+        const files = await Promise.all(
+          [...seg.masks].map(async ([id, mask]) => ({
+            id,
+            key: maskKey(userId, jobId, idx, id),
+            body: await encodeMaskPng(mask, seg.maskWidth, seg.maskHeight),
+            contentType: 'image/png',
+          })),
         );
+        await uploadAll(storage, files, signal);
+        const entries = files.map((f) => [f.id, f.key] as const);
         return { width: seg.width, height: seg.height, masks: Object.fromEntries(entries), coverage: Object.fromEntries(seg.coverage) };
       });
     },

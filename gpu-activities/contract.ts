@@ -12,8 +12,13 @@ export interface SegmentInput {
   protect: PromptRef[];
 }
 
-/** Output of `segment`: one 8-bit mask PNG per concept/protect id at the original size, plus coverage. */
+/**
+ * Output of `segment`: one 8-bit mask PNG per concept/protect id, plus coverage. Masks keep the original's aspect at
+ * the model's working resolution (long side ≤ 1008; the original's size when smaller): the GPU worker never builds
+ * a full-size bitmap, and applyRule upsamples each mask once (bilinear, re-binarized) on a CPU worker.
+ */
 export interface SegmentResult {
+  /** The original's upright size. */
   width: number;
   height: number;
   /** id -> storage key of the mask PNG. */

@@ -6,6 +6,7 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ItemImageError } from './image/inputImage';
+import type { Storage } from './storage';
 
 /** Marks progress: heartbeats with the step's name, and throws if the activity was cancelled. */
 export type Step = (label: string) => void;
@@ -57,5 +58,30 @@ export async function runActivity<T>(heartbeatMs: number, body: (step: Step, sig
     throw err;
   } finally {
     clearInterval(timer);
+  }
+}
+
+/** One object an activity writes. */
+export interface Upload {
+  key: string;
+  body: Buffer;
+  contentType: string;
+}
+
+/**
+ * Writes every file, or — once the activity is cancelled while they upload — none: it waits for the writes in flight
+ * and deletes what they wrote. A cancelled item must leave nothing behind (a result in storage for an item the job
+ * refunded), and a PUT that was on the wire when the cancel came can still land.
+ */
+export async function uploadAll(storage: Pick<Storage, 'put' | 'delete'>, files: Upload[], signal: AbortSignal): Promise<void> {
+  const writes = Promise.all(files.map((f) => storage.put(f.key, f.body, f.contentType)));
+  try {
+    await abortable(writes, signal);
+  } catch (err) {
+    if (signal.aborted) {
+      await writes.catch(() => undefined);
+      await Promise.allSettled(files.map((f) => storage.delete(f.key)));
+    }
+    throw err;
   }
 }

@@ -3,6 +3,7 @@
  * One small module so the API, the workers and the tests share one way to talk to it.
  */
 import {
+  DeleteObjectCommand,
   CreateBucketCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -45,6 +46,8 @@ export interface Storage {
   /** The object's bytes; with `maxBytes`, refuses (ObjectTooLargeError) a larger object before downloading it. */
   get(key: string, opts?: { maxBytes?: number }): Promise<Buffer>;
   head(key: string): Promise<ObjectHead | null>;
+  /** Deletes the object (a missing one is not an error). */
+  delete(key: string): Promise<void>;
   presignPut(key: string, contentType: string, ttlSeconds: number): Promise<string>;
   presignGet(key: string, ttlSeconds: number, serveAs?: ServeAs): Promise<string>;
   ensureBucket(): Promise<void>;
@@ -99,6 +102,9 @@ export function createStorage(cfg: StorageConfig): Storage {
     bucket: Bucket,
     async put(key, body, contentType) {
       await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType }));
+    },
+    async delete(key) {
+      await s3.send(new DeleteObjectCommand({ Bucket, Key: key }));
     },
     async get(key, opts = {}) {
       try {

@@ -6,7 +6,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobState, PromptRef, ReserveResult } from '../domain/jobData';
 import type { RuleParams } from '../domain/ruleParams';
-import type { UploadContentType } from '../domain/storageKeys';
+import type { OutputFormat, UploadContentType } from '../domain/storageKeys';
 
 /** Workflow type name registered by the orchestration worker. */
 export const JOB_WORKFLOW_TYPE = 'jobWorkflow';
@@ -43,6 +43,8 @@ export interface ExecuteInput {
   concepts: PromptRef[];
   protect: PromptRef[];
   params: RuleParams;
+  /** The results' format (png when absent: executes sent before output formats existed). */
+  outputFormat?: OutputFormat;
 }
 
 /** Update-with-Start target: reserves the job's credits; the workflow ends by itself when refused. */

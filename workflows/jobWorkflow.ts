@@ -255,6 +255,7 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
         concepts: ex.concepts.map((c) => c.id),
         protect: ex.protect.map((p) => p.id),
         params: ex.params,
+        outputFormat: ex.outputFormat,
       });
       m.itemDone(idx, { resultKey: res.resultKey, previewKey: res.previewKey, masks: seg.masks, checks: res.checks });
     } catch (err) {

@@ -27,6 +27,8 @@ export interface ChecksInput {
   signal?: AbortSignal;
   /** Most pixels sampled per region for the mean ΔE00 (default 65536). */
   deltaESamples?: number;
+  /** Levels per channel a protected pixel may move and still count as unchanged (lossy outputs: 3, else 0). */
+  protectTolerance?: number;
 }
 
 /** The recolor target of each concept (its last recolor operation). */
@@ -42,7 +44,11 @@ const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 export async function measureChecks(input: ChecksInput): Promise<ItemChecks> {
   const { pool, signal, scratch, width } = input;
   const protected_changed_px = input.protectUnion
-    ? await pool.run('countChanged', [input.original, input.written, input.channels, input.protectUnion], signal)
+    ? await pool.run(
+        'countChanged',
+        [input.original, input.written, input.channels, input.protectUnion, input.protectTolerance ?? 0],
+        signal,
+      )
     : 0;
 
   const delta_e_to_target: Record<string, number> = {};

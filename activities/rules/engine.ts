@@ -1,16 +1,17 @@
 /**
- * applyRule without storage or Temporal: original + mask PNGs + RuleParams -> result PNG, JPEG preview (≤ 512 px)
- * and the measured checks. The activity wraps this with storage, heartbeats and failure classification; the bench
+ * applyRule without storage or Temporal: original + mask PNGs + RuleParams -> result (PNG, or JPEG/WebP when asked),
+ * JPEG preview (≤ 512 px) and the checks measured on the written result. The activity wraps this with storage, heartbeats and failure classification; the bench
  * calls it directly.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { RuleParams } from '../../domain/ruleParams';
 import type { ItemChecks } from '../../domain/jobData';
+import type { OutputFormat } from '../../domain/storageKeys';
 import { DEFAULT_IMAGE_LIMITS, decodeImage, type ImageLimits } from '../../services/image/inputImage';
 import { measureChecks } from './checks';
 import type { KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
-import { decodeMaskInto } from '../../services/image/masks';
+import { decodeMask } from '../../services/image/masks';
 import { renderRule, type Rendered } from './render';
 
 /** Engine settings. */
@@ -33,7 +34,15 @@ export interface RuleRequest {
   concepts: readonly string[];
   protect: readonly string[];
   params: RuleParams;
+  /** The result's format (default png, lossless). */
+  outputFormat?: OutputFormat;
 }
+
+/**
+ * Levels per channel a protected pixel may move in a lossy result and still count as unchanged (API.md "Output
+ * format"): JPEG/WebP re-quantize every block, so "bit-identical outside the regions" only holds for PNG.
+ */
+export const LOSSY_PROTECT_TOLERANCE = 3;
 
 /** Per-call hooks. */
 export interface RuleCallOptions {
@@ -53,7 +62,8 @@ export interface RuleTimings {
 export interface RuleOutput {
   width: number;
   height: number;
-  resultPng: Buffer;
+  /** The encoded result, in the request's output format. */
+  result: Buffer;
   previewJpeg: Buffer;
   checks: ItemChecks;
   timings: RuleTimings;
@@ -105,12 +115,27 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
       original.set(decoded.data);
       decoded.data = original;
       const scratch = arena.take(width * height);
+      const held: Uint8Array[] = [];
       let rendered: Rendered | undefined;
       try {
+        // Render and checks both read masks: each PNG is decoded once per item and copied from then on.
+        const decodedMasks = new Map<string, Promise<Uint8Array>>();
         const loadMask = async (id: string, into: Uint8Array): Promise<void> => {
-          const png = req.masks[id];
-          if (!png) throw new Error(`no mask for '${id}'`);
-          await decodeMaskInto(png, width, height, into);
+          let mask = decodedMasks.get(id);
+          if (!mask) {
+            const png = req.masks[id];
+            if (!png) throw new Error(`no mask for '${id}'`);
+            const buffer = arena.take(width * height);
+            held.push(buffer);
+            mask = decodeMask(png).then(async (m) => {
+              // Stored at the segmenter's working resolution (or, from older jobs, at the original size).
+              if (m.width === width && m.height === height) buffer.set(m.data);
+              else await opts.pool.run('upsampleMask', [m.data, m.width, m.height, buffer, width, height], signal);
+              return buffer;
+            });
+            decodedMasks.set(id, mask);
+          }
+          into.set(await mask);
         };
         lap('decodeMs');
 
@@ -125,10 +150,9 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         step('encode');
         const raw = { raw: { width, height, channels } };
         const view = Buffer.from(rendered.pixels.buffer, rendered.pixels.byteOffset, rendered.pixels.length);
-        const [resultPng, previewJpeg] = await Promise.all([
-          sharp(view, raw)
-            .png({ compressionLevel: opts.pngCompressionLevel ?? 4, adaptiveFiltering: false })
-            .toBuffer(),
+        const format = req.outputFormat ?? 'png';
+        const [result, previewJpeg] = await Promise.all([
+          encodeResult(sharp(view, raw), format, opts.pngCompressionLevel ?? 4),
           sharp(view, raw)
             .resize(previewSize, previewSize, { fit: 'inside', withoutEnlargement: true })
             .flatten({ background: '#ffffff' })
@@ -138,10 +162,13 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         lap('encodeMs');
 
         step('checks');
-        // Measure on the file as written: decode it back over the rendered pixels (no longer needed).
-        const written = await sharp(resultPng).raw({ depth: 'uchar' }).toBuffer();
-        if (written.length !== rendered.pixels.length) throw new Error('the written result does not decode to the rendered layout');
-        rendered.pixels.set(written);
+        // Measure on the file as written. PNG is lossless (8-bit in, 8-bit out: a test holds libvips to it), so its
+        // pixels are the rendered ones; a lossy file is decoded back over the rendered pixels (no longer needed).
+        if (format !== 'png') {
+          const written = await sharp(result).raw({ depth: 'uchar' }).toBuffer();
+          if (written.length !== rendered.pixels.length) throw new Error('the written result does not decode to the rendered layout');
+          rendered.pixels.set(written);
+        }
         const checks = await measureChecks({
           original,
           written: rendered.pixels,
@@ -157,13 +184,26 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
           pool: opts.pool,
           signal,
           deltaESamples: opts.deltaESamples,
+          protectTolerance: format === 'png' ? 0 : LOSSY_PROTECT_TOLERANCE,
         });
         lap('checksMs');
-        return { width, height, resultPng, previewJpeg, checks, timings };
+        return { width, height, result, previewJpeg, checks, timings };
       } finally {
         rendered?.release();
-        arena.give(original, scratch);
+        arena.give(original, scratch, ...held);
       }
     },
   };
+}
+
+/** The result file: PNG (lossless), JPEG q92 without chroma subsampling, or WebP q90 (API.md "Output format"). */
+export function encodeResult(image: Sharp, format: OutputFormat, pngLevel: number): Promise<Buffer> {
+  switch (format) {
+    case 'png':
+      return image.png({ compressionLevel: pngLevel, adaptiveFiltering: false }).toBuffer();
+    case 'jpeg':
+      return image.jpeg({ quality: 92, chromaSubsampling: '4:4:4' }).toBuffer();
+    case 'webp':
+      return image.webp({ quality: 90 }).toBuffer();
+  }
 }

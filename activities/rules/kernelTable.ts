@@ -1,5 +1,6 @@
 /** The kernels a pool worker can run, by name (the pool's messages carry the name, not code). */
 import * as k from './kernels';
+import { resampleMaskInto } from '../../services/image/maskResample';
 
 /** Name -> kernel function. */
 export const KERNELS = {
@@ -13,6 +14,7 @@ export const KERNELS = {
   countChanged: k.countChanged,
   coverage: k.coverage,
   meanDeltaE: k.meanDeltaE,
+  upsampleMask: resampleMaskInto,
 } as const;
 
 /** A kernel's name. */

@@ -12,19 +12,19 @@ export async function encodeMaskPng(mask: Uint8Array, width: number, height: num
     .toBuffer();
 }
 
-/**
- * Decodes a mask PNG into `target` (width × height bytes). A mask of another size (a segmentation of a differently
- * oriented or resized original) is resized with nearest neighbour, so it stays binary.
- */
-export async function decodeMaskInto(png: Uint8Array, width: number, height: number, target: Uint8Array): Promise<void> {
+/** A decoded mask: one byte per pixel (255 = inside), row-major. */
+export interface MaskPixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Decodes a mask PNG at its own size (masks are stored at the segmenter's working resolution). */
+export async function decodeMask(png: Uint8Array): Promise<MaskPixels> {
   const { data, info } = await sharp(png, { limitInputPixels: false })
     .toColourspace('b-w')
-    .resize(width, height, { fit: 'fill', kernel: 'nearest' })
     .extractChannel(0)
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
-  if (info.width !== width || info.height !== height || data.length !== target.length) {
-    throw new Error(`mask decoded to ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}`);
-  }
-  target.set(data);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }

@@ -169,11 +169,12 @@ describe('deploy manifests', () => {
         'migrate',
         'api',
         'worker',
+        'cpu-worker',
         'gpu-worker',
       ]) {
         assert.ok(services[name], `service ${name} is missing`);
       }
-      assert.deepEqual(APP_SERVICES.sort(), ['api', 'gpu-worker', 'migrate', 's3-setup', 'worker']);
+      assert.deepEqual(APP_SERVICES.sort(), ['api', 'cpu-worker', 'gpu-worker', 'migrate', 's3-setup', 'worker']);
     });
 
     it('pins every image tag and builds the app services from existing Dockerfile targets', () => {
@@ -191,6 +192,7 @@ describe('deploy manifests', () => {
       assert.match(services.mysql.image, /^mysql:8\./);
       assert.equal(services.api.build.target, 'api');
       assert.equal(services.worker.build.target, 'worker');
+      assert.equal(services['cpu-worker'].build.target, 'cpu-worker');
       assert.equal(services['gpu-worker'].build.target, 'gpu-worker');
     });
 
@@ -347,10 +349,11 @@ describe('deploy manifests', () => {
     const TARGETS: Record<string, string> = {
       api: 'dist/api/server.js',
       worker: 'dist/activities/worker.js',
+      'cpu-worker': 'dist/activities/cpuWorker.js',
       'gpu-worker': 'dist/gpu-activities/worker.js',
     };
 
-    it('is multi-stage with the api, worker and gpu-worker targets on pinned base images', () => {
+    it('is multi-stage with the api, worker, cpu-worker and gpu-worker targets on pinned base images', () => {
       assert.ok(stages.length >= 4, `only ${stages.length} stages`);
       for (const target of Object.keys(TARGETS)) assert.ok(byName.has(target), `target ${target} is missing`);
       for (const s of stages) if (!byName.has(s.base)) assertPinned(s.base, `FROM of stage ${s.name}`);
@@ -566,7 +569,7 @@ describe('deploy manifests', () => {
     });
 
     it('runs the entry points tsc produces, one per Deployment, and migrations as a Job', () => {
-      const expected: Record<string, string> = { api: 'api', worker: 'worker', 'gpu-worker': 'gpu-worker' };
+      const expected: Record<string, string> = { api: 'api', worker: 'worker', 'cpu-worker': 'cpu-worker', 'gpu-worker': 'gpu-worker' };
       for (const [name, image] of Object.entries(expected)) {
         const d = deployment(name);
         assert.ok(d, `Deployment ${name} is missing`);
@@ -623,29 +626,35 @@ describe('deploy manifests', () => {
       assert.equal(d.spec.replicas, undefined, 'replicas is owned by the KEDA ScaledObject');
     });
 
-    it('scales the gpu-worker Deployment with KEDA on the backlog of the GPU task queue', () => {
-      const [so] = ofKind('ScaledObject');
-      assert.ok(so, 'no ScaledObject');
-      assert.equal(so.apiVersion, 'keda.sh/v1alpha1');
-      const target = deployment(so.spec.scaleTargetRef.name);
-      assert.ok(target, `ScaledObject targets unknown Deployment ${so.spec.scaleTargetRef.name}`);
-      assert.equal(target.metadata.name, 'gpu-worker');
-      assert.ok(so.spec.minReplicaCount >= 0 && so.spec.maxReplicaCount >= Math.max(1, so.spec.minReplicaCount));
-      assert.ok(Number.isInteger(so.spec.cooldownPeriod));
-      const trigger = so.spec.triggers.find((t: Obj) => t.type === 'temporal');
-      assert.ok(trigger, 'no temporal trigger');
-      const m = trigger.metadata;
-      assert.equal(m.taskQueue, DEFAULTS.GPU_TASK_QUEUE);
-      assert.equal(m.taskQueue, containerEnv(target.spec.template.spec.containers[0]).GPU_TASK_QUEUE ?? DEFAULTS.GPU_TASK_QUEUE);
-      assert.equal(m.endpoint, config.TEMPORAL_ADDRESS);
-      assert.match(m.endpoint, /^[^:/]+:\d+$/, 'endpoint is host:port');
-      assert.equal(m.namespace, config.TEMPORAL_NAMESPACE);
-      assert.equal(m.queueTypes, 'activity');
-      // The ScaledObject CRD types trigger metadata as a map of strings.
-      for (const [k, v] of Object.entries(m)) assert.equal(typeof v, 'string', `trigger metadata ${k} is not a string`);
-      assert.match(m.targetQueueSize, /^\d+$/);
-      assert.match(m.activationTargetQueueSize, /^\d+$/);
-    });
+    const FLEETS = [
+      { deployment: 'gpu-worker', queueKey: 'GPU_TASK_QUEUE' },
+      { deployment: 'cpu-worker', queueKey: 'CPU_TASK_QUEUE' },
+    ] as const;
+    for (const fleet of FLEETS) {
+      it(`scales the ${fleet.deployment} Deployment with KEDA on the backlog of its own task queue (${fleet.queueKey})`, () => {
+        const so = ofKind('ScaledObject').find((o) => o.spec.scaleTargetRef.name === fleet.deployment);
+        assert.ok(so, `no ScaledObject for ${fleet.deployment}`);
+        assert.equal(so.apiVersion, 'keda.sh/v1alpha1');
+        const target = deployment(so.spec.scaleTargetRef.name);
+        assert.ok(target, `ScaledObject targets unknown Deployment ${so.spec.scaleTargetRef.name}`);
+        assert.ok(so.spec.minReplicaCount >= 0 && so.spec.maxReplicaCount >= Math.max(1, so.spec.minReplicaCount));
+        assert.ok(Number.isInteger(so.spec.cooldownPeriod));
+        assert.equal(target.spec.replicas, undefined, 'replicas is owned by the KEDA ScaledObject');
+        const trigger = so.spec.triggers.find((t: Obj) => t.type === 'temporal');
+        assert.ok(trigger, 'no temporal trigger');
+        const m = trigger.metadata;
+        assert.equal(m.taskQueue, DEFAULTS[fleet.queueKey]);
+        assert.equal(m.taskQueue, containerEnv(target.spec.template.spec.containers[0])[fleet.queueKey] ?? DEFAULTS[fleet.queueKey]);
+        assert.equal(m.endpoint, config.TEMPORAL_ADDRESS);
+        assert.match(m.endpoint, /^[^:/]+:\d+$/, 'endpoint is host:port');
+        assert.equal(m.namespace, config.TEMPORAL_NAMESPACE);
+        assert.equal(m.queueTypes, 'activity');
+        // The ScaledObject CRD types trigger metadata as a map of strings.
+        for (const [k, v] of Object.entries(m)) assert.equal(typeof v, 'string', `trigger metadata ${k} is not a string`);
+        assert.match(m.targetQueueSize, /^\d+$/);
+        assert.match(m.activationTargetQueueSize, /^\d+$/);
+      });
+    }
   });
 
   describe('deploy/README.md', () => {

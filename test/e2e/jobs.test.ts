@@ -116,6 +116,31 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     assert.equal((await stack.api.request('GET', '/me', { token })).body.data.credits.balance, PLANS.free.signupCredits - 2);
   });
 
+  it('writes results in the output_format execute asks for (jpeg), with the matching key and Content-Type', async function () {
+    this.timeout(120_000);
+    const { token } = await stack.api.signUp();
+    const created = await newJob(token, 1, 'image/jpeg');
+    await uploadAll(created.uploads, [await encodeScene(interiorScene(1), 'jpeg')]);
+    await stack.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token });
+    const bad = await stack.api.request('POST', `/jobs/${created.job.id}/execute`, {
+      token,
+      body: { concepts: ['wall'], output_format: 'gif' },
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'VALIDATION_ERROR');
+    const body = { concepts: ['wall'], params: { operations: [{ concept: 'wall', op: 'recolor', color: SAGE }] }, output_format: 'jpeg' };
+    assert.equal((await stack.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body })).status, 202);
+    const view = await waitForJob(stack.api, token, created.job.id, terminal);
+    assert.equal(view.status, 'done', JSON.stringify(view));
+    const item = view.items[0];
+    assert.match(new URL(item.result_url).pathname, /\/outputs\/[^/]+\/[^/]+\/0_result\.jpg$/);
+    const res = await fetch(item.result_url);
+    assert.equal(res.headers.get('content-type'), 'image/jpeg');
+    const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    assert.equal(meta.format, 'jpeg');
+    assert.ok(item.checks.delta_e_to_target.wall <= 3, JSON.stringify(item.checks));
+  });
+
   it('answers confirm-upload with the missing items, and execute before confirm with INVALID_STATE', async () => {
     const { token } = await stack.api.signUp();
     const created = await newJob(token, 3);

@@ -51,26 +51,29 @@ async function assertCompletedOnce(
 describe('resilience (real processes)', function () {
   this.timeout(300_000);
 
-  it('finishes every item exactly once after the GPU worker is killed with SIGKILL mid-job and restarted', async () => {
-    const db = await createTestDatabase('sqlite');
-    const stack = await startTestSystem(db, { gpu: false });
-    let worker: ManagedProcess | undefined;
-    try {
-      worker = await spawnWorker('gpu-worker', stack);
-      const n = 8;
-      const job = await startJob(stack, n, [1600, 1200]);
-      const mid = await waitForJob(stack.api, job.token, job.jobId, (v) => v.progress.done >= 1, 120_000);
-      assert.ok(mid.progress.done < n, 'killed before the end');
-      process.kill(worker.pid, 'SIGKILL');
-      await worker.exited;
-      worker = await spawnWorker('gpu-worker', stack); // its items come back after the heartbeat timeout
-      await assertCompletedOnce(stack, db.ds, job, n);
-    } finally {
-      await worker?.stop(1000);
-      await stack.close();
-      await db.drop();
-    }
-  });
+  for (const kind of ['gpu-worker', 'cpu-worker'] as const) {
+    it(`finishes every item exactly once after the ${kind} is killed with SIGKILL mid-job and restarted`, async () => {
+      const db = await createTestDatabase('sqlite');
+      // The killed fleet runs as a child process; the other one runs in this process.
+      const stack = await startTestSystem(db, kind === 'gpu-worker' ? { gpu: false } : { cpu: false });
+      let worker: ManagedProcess | undefined;
+      try {
+        worker = await spawnWorker(kind, stack);
+        const n = 8;
+        const job = await startJob(stack, n, [1600, 1200]);
+        const mid = await waitForJob(stack.api, job.token, job.jobId, (v) => v.progress.done >= 1, 120_000);
+        assert.ok(mid.progress.done < n, 'killed before the end');
+        process.kill(worker.pid, 'SIGKILL');
+        await worker.exited;
+        worker = await spawnWorker(kind, stack); // its items come back after the heartbeat timeout
+        await assertCompletedOnce(stack, db.ds, job, n);
+      } finally {
+        await worker?.stop(1000);
+        await stack.close();
+        await db.drop();
+      }
+    });
+  }
 
   it('finishes a job across a restart of the Temporal dev server (state kept in its SQLite file)', async () => {
     const dir = makeTempDir('temporal-restart');

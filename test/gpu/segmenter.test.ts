@@ -3,6 +3,7 @@
  * fixture's reference colours must come back as masks exactly where they were painted (away from region edges,
  * where resampling to 1008² and back blurs a pixel or two), at the upright size of the original.
  */
+import { resampleMask } from '../../services/image/maskResample';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +55,7 @@ describe('segmenter (SAM3 contract fixture)', function () {
     regions.wall(x, y) ? 'wall' : regions.sofa(x, y) ? 'sofa' : regions.person(x, y) ? 'person' : 'floor',
   );
 
-  it('masks each concept exactly where its colour is, at the original size', async () => {
+  it('masks each concept exactly where its colour is, at the original size when it is within the model size', async () => {
     const out = await segmenter.segment(await png(scene), [
       { id: 'wall', prompt: 'wall' },
       { id: 'sofa', prompt: 'sofa' },
@@ -63,6 +64,7 @@ describe('segmenter (SAM3 contract fixture)', function () {
     ]);
     assert.equal(out.width, W);
     assert.equal(out.height, H);
+    assert.deepEqual([out.maskWidth, out.maskHeight], [W, H]);
     const floor = (x: number, y: number): boolean => !regions.wall(x, y) && !regions.sofa(x, y) && !regions.person(x, y);
     for (const [id, inside] of Object.entries({ ...regions, floor })) {
       const mask = out.masks.get(id)!;
@@ -88,13 +90,20 @@ describe('segmenter (SAM3 contract fixture)', function () {
     }
   });
 
-  it('segments a downscaled (larger than 1008 px) original exactly away from edges', async () => {
+  it('masks a larger original at the working size (long side 1008, aspect kept), exact away from edges once upsampled', async () => {
     const w = 1500;
     const h = 1100;
     const inside = (x: number, y: number): boolean => (x - 700) ** 2 + (y - 500) ** 2 < 300 ** 2;
     const big = paint(w, h, (x, y) => (inside(x, y) ? 'rug' : 'floor'));
     const out = await segmenter.segment(await png(big), [{ id: 'rug', prompt: 'rug' }]);
-    assert.equal(mismatchesAwayFromEdges(out.masks.get('rug')!, maskOf(w, h, inside), w, h, 3), 0);
+    assert.deepEqual([out.width, out.height, out.maskWidth, out.maskHeight], [w, h, 1008, 739]);
+    const mask = out.masks.get('rug')!;
+    assert.equal(mask.length, 1008 * 739);
+    // What applyRule does with it: one bilinear upsample to the original size.
+    const full = resampleMask(mask, out.maskWidth, out.maskHeight, w, h);
+    assert.equal(mismatchesAwayFromEdges(full, maskOf(w, h, inside), w, h, 3), 0);
+    const expected = maskOf(w, h, inside).filter((v) => v).length / (w * h);
+    assert.ok(Math.abs(out.coverage.get('rug')! - expected) < 0.01, `coverage ${out.coverage.get('rug')} ≈ ${expected}`);
   });
 
   it('applies EXIF orientation first: masks are upright', async () => {

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { RuleParams, type RuleParamsInput } from '../../domain/ruleParams';
 import { deltaE2000 } from '../../activities/rules/ciede2000';
 import { labToRgb, parseHex, rgbToLab, type Lab } from '../../activities/rules/color';
-import { createRuleEngine, type RuleEngine, type RuleOutput } from '../../activities/rules/engine';
+import { createRuleEngine, encodeResult, type RuleEngine, type RuleOutput } from '../../activities/rules/engine';
 import { KernelPool } from '../../activities/rules/kernelPool';
 import { adjustAffine } from '../../activities/rules/operations';
 import { countDiffering, decode, maskOf, maskPng, paint, pixelAt, png, type Pixels } from '../fixtures/gpu/images';
@@ -42,7 +42,7 @@ describe('rule engine', function () {
     const parsed = RuleParams.parse(params);
     const concepts = [...new Set(parsed.operations.map((o) => o.concept))];
     const out = await engine.apply({ image: await png(image), masks: files, concepts, protect, params: parsed });
-    return { out, result: await decode(out.resultPng) };
+    return { out, result: await decode(out.result) };
   }
 
   const flat = paint(W, H, (x, y) => (isWall(x, y) ? 'wall' : 'floor'));
@@ -137,6 +137,62 @@ describe('rule engine', function () {
       0,
     );
   });
+
+  it("blur with a sigma below libvips' 0.3 is an exact 3×3 Gaussian: nearly a no-op, never an error", async () => {
+    const checker = paint(W, H, (x, y) => (((x >> 2) + (y >> 2)) % 2 ? [40, 40, 40] : [220, 220, 220]));
+    for (const sigma of [0.05, 0.29]) {
+      const { result } = await run(checker, { wall: wallMask }, { operations: [{ concept: 'wall', op: 'blur', sigma }] });
+      // The edge tap is exp(-1/(2σ²)): 4e-3 of a 180-level step at σ = 0.29, nothing at σ = 0.05.
+      const most = sigma < 0.1 ? 0 : Math.ceil(180 * 2 * Math.exp(-1 / (2 * sigma * sigma)));
+      for (let i = 0; i < W * 60 * 3; i++) assert.ok(Math.abs(result.data[i] - checker.data[i]) <= most, `σ ${sigma} moved pixel ${i}`);
+      assert.equal(
+        countDiffering(checker, result, (x, y) => !isWall(x, y)),
+        0,
+      );
+    }
+  });
+
+  it('writes PNG losslessly, so the checks of a PNG result may read the rendered pixels (RGB and RGBA noise)', async () => {
+    for (const channels of [3, 4] as const) {
+      const noise = Buffer.alloc(257 * 131 * channels);
+      for (let i = 0, s = 7; i < noise.length; i++) noise[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+      const png = await encodeResult(sharp(noise, { raw: { width: 257, height: 131, channels } }), 'png', 4);
+      const back = await sharp(png).raw({ depth: 'uchar' }).toBuffer();
+      assert.ok(back.equals(noise), `${channels} channels round-trip bit-exactly`);
+    }
+  });
+
+  for (const format of ['jpeg', 'webp'] as const) {
+    it(`writes a ${format} result when asked, with protected pixels checked within 3 levels`, async () => {
+      const files = { wall: await maskPng(wallMask, W, H), person: await maskPng(personMask, W, H) };
+      const params = RuleParams.parse({ operations: [{ concept: 'wall', op: 'recolor', color: '#A3B18A' }] });
+      const out = await engine.apply({
+        image: await png(flat),
+        masks: files,
+        concepts: ['wall'],
+        protect: ['person'],
+        params,
+        outputFormat: format,
+      });
+      const meta = await sharp(out.result).metadata();
+      assert.equal(meta.format, format);
+      if (format === 'jpeg') assert.equal(meta.chromaSubsampling, '4:4:4');
+      // Lossy: the checks count protected pixels that moved by more than 3 levels, measured on the written file.
+      const written = await decode(out.result);
+      let moved = 0;
+      let movedAtAll = 0;
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) {
+          if (!isPerson(x, y)) continue;
+          const d = [0, 1, 2].map((c) => Math.abs(pixelAt(written, x, y)[c] - pixelAt(flat, x, y)[c]));
+          if (Math.max(...d) > 3) moved++;
+          if (Math.max(...d) > 0) movedAtAll++;
+        }
+      assert.equal(out.checks.protected_changed_px, moved);
+      assert.ok(moved < movedAtAll, `the tolerance matters: ${moved} moved > 3 levels, ${movedAtAll} moved at all`);
+      assert.ok(out.checks.delta_e_to_target.wall <= 3, `ΔE ${out.checks.delta_e_to_target.wall}`);
+    });
+  }
 
   it('subtracts the union of protect masks from every region', async () => {
     const { out, result } = await run(
@@ -262,7 +318,7 @@ describe('rule engine', function () {
       protect: [],
       params: RuleParams.parse({ operations: [{ concept: 'wall', op: 'replace', color: '#000000' }] }),
     });
-    const result = await decode(out.resultPng);
+    const result = await decode(out.result);
     assert.deepEqual(pixelAt(result, 0, 59), [0, 0, 0]);
     assert.equal(
       countDiffering(flat, result, (x, y) => !isWall(x, y)),

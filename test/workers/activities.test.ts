@@ -208,7 +208,7 @@ describe('Item activities: segment and applyRule (MockActivityEnvironment + S3)'
   it('storage and model-load errors stay retryable', async () => {
     const item = await upload(await png(scene));
     const broken = createGpuActivities({
-      storage: { get: (k) => storage.get(k), put: async () => Promise.reject(new Error('S3 is down')) },
+      storage: { get: (k) => storage.get(k), put: async () => Promise.reject(new Error('S3 is down')), delete: (k) => storage.delete(k) },
       segmenter: createSegmenter({ modelDir: '/nonexistent/model', log: quiet }),
     });
     const modelErr = await failureOf(inEnv(() => broken.segment({ item, ...prompts })));
@@ -216,7 +216,7 @@ describe('Item activities: segment and applyRule (MockActivityEnvironment + S3)'
     assert.ok(!(modelErr instanceof ApplicationFailure && modelErr.nonRetryable));
 
     const withModel = createGpuActivities({
-      storage: { get: (k) => storage.get(k), put: async () => Promise.reject(new Error('S3 is down')) },
+      storage: { get: (k) => storage.get(k), put: async () => Promise.reject(new Error('S3 is down')), delete: (k) => storage.delete(k) },
       segmenter: createSegmenter({ modelDir: testModelDir(), log: quiet }),
     });
     const putErr = await failureOf(inEnv(() => withModel.segment({ item, ...prompts })));

@@ -1,0 +1,269 @@
+/**
+ * `npm run bench:item-cost [-- --repeats N]`: what one 12 MP photo costs in CPU, end to end through the real
+ * activities. A real SeaweedFS (S3 with signatures), the contract-fixture model, the bench's 12 MP scene as a JPEG
+ * (quality 92); `segment` (GPU worker) then `applyRule` (CPU worker) run in Temporal's MockActivityEnvironment, one
+ * item at a time, so `process.cpuUsage()` — every thread of the process: the event loop, libvips, onnxruntime, the
+ * kernel worker threads — is the item's cost. The model's own CPU (the fixture model: not SAM3's) is measured around
+ * its calls and reported apart; everything else is what a GPU worker and a CPU worker pay per item.
+ *
+ * Charged: download from S3, decode, resize, the model's pre/post-processing, mask encodes and uploads, the rule
+ * render, result + preview encodes, the checks, the uploads. Not charged: Temporal's own RPCs (the mock environment
+ * has none; a real worker adds ~1 ms of CPU per activity), and the model itself (reported apart).
+ *
+ * "Before" is the code as it was before the cost work (commit BEFORE_REF, extracted from git into .data/bench/) run by
+ * the same measuring code in the same run; "after" is this checkout. Each runs in its own child process. Drop the
+ * before column once its figures are recorded in the issue. The last line is for scripts.
+ */
+import { execFileSync, execSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import sharp from 'sharp';
+import type { PromptRef } from '../domain/jobData';
+import { RuleParams } from '../domain/ruleParams';
+import { inputKey, OUTPUT_FORMATS, type OutputFormat } from '../domain/storageKeys';
+import { ensureModelFixture } from '../scripts/model-fixture/generate';
+import { startS3, type S3Server } from '../scripts/stack';
+import type { StorageConfig } from '../services/storage';
+import { BENCH_SIZE, makeScene } from './scene';
+
+// The AWS SDK warns in every process that its Node 20 support ends in 2027; the project targets Node 20 on purpose.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const ROOT = resolve(__dirname, '..');
+const WORK = join(ROOT, '.data', 'bench', 'item-cost');
+/** The last commit before the CPU-cost work (issue 10): what "before" measures. */
+const BEFORE_REF = '93117ed';
+const CONCEPTS: PromptRef[] = [
+  { id: 'wall', prompt: 'wall' },
+  { id: 'floor', prompt: 'floor' },
+];
+const PROTECT: PromptRef[] = [{ id: 'person', prompt: 'person' }];
+const PARAMS = RuleParams.parse({
+  operations: [
+    { concept: 'wall', op: 'recolor', color: '#A3B18A' },
+    { concept: 'floor', op: 'adjust', brightness: 1.1, saturation: 0.9 },
+  ],
+  feather_px: 2,
+});
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+/** CPU-seconds (user + system, every thread of this process) spent in `work`. */
+async function cpuOf<T>(work: () => Promise<T>): Promise<{ value: T; cpu: number }> {
+  const before = process.cpuUsage();
+  const value = await work();
+  const d = process.cpuUsage(before);
+  return { value, cpu: (d.user + d.system) / 1e6 };
+}
+
+/** Accumulates the CPU spent inside the model's session runs (sequential use only: the bench runs one item at a time). */
+function meterModel(sam3Model: { prototype: object }): { take(): number } {
+  let total = 0;
+  const proto = sam3Model.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of ['encodeImage', 'encodeText', 'decode']) {
+    const original = proto[name];
+    proto[name] = async function (this: unknown, ...args: unknown[]) {
+      const before = process.cpuUsage();
+      try {
+        return await original.apply(this, args);
+      } finally {
+        const d = process.cpuUsage(before);
+        total += (d.user + d.system) / 1e6;
+      }
+    };
+  }
+  return {
+    take() {
+      const t = total;
+      total = 0;
+      return t;
+    },
+  };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface Row {
+  segment: number;
+  model: number;
+  applyRule: Partial<Record<OutputFormat, number>>;
+}
+
+/** What the parent hands a child: where the code is, where S3 is, where the item is. */
+interface ChildSpec {
+  root: string;
+  storage: StorageConfig;
+  modelDir: string;
+  item: { userId: string; jobId: string; idx: number; inputKey: string };
+  formats: OutputFormat[];
+  repeats: number;
+}
+
+/** Measures one code version (the modules under `spec.root`) and prints its Row as JSON on the last line. */
+async function child(spec: ChildSpec): Promise<void> {
+  const load = (path: string) => require(join(spec.root, path));
+  const { createCpuActivities } = load('activities/ruleActivities');
+  const { createRuleEngine } = load('activities/rules/engine');
+  const { KernelPool } = load('activities/rules/kernelPool');
+  const { createGpuActivities } = load('gpu-activities/activities');
+  const { Sam3Model } = load('gpu-activities/segmenter/sam3Model');
+  const { createSegmenter } = load('gpu-activities/segmenter/segmenter');
+  const { createStorage } = load('services/storage');
+  const model = meterModel(Sam3Model);
+  const storage = createStorage(spec.storage);
+  // Two kernel threads, as a CPU worker on two cores runs them.
+  const pool = new KernelPool(2);
+  await pool.warm();
+  const env = () => new MockActivityEnvironment({ heartbeatTimeoutMs: 60_000 }, { logger: new DefaultLogger('ERROR') });
+  const segmenter = createSegmenter({ modelDir: spec.modelDir, log: { info: () => undefined, warn: () => undefined } });
+  await segmenter.warm();
+  const gpu = createGpuActivities({ storage, segmenter });
+  const cpu = createCpuActivities({ storage, engine: createRuleEngine({ pool }) });
+  const input = { item: spec.item, concepts: CONCEPTS, protect: PROTECT };
+  await env().run(() => gpu.segment(input)); // warm: text features cached, code paths compiled
+  model.take();
+  const seg: number[] = [];
+  const modelCpu: number[] = [];
+  let masks: Record<string, string> = {};
+  for (let i = 0; i < spec.repeats; i++) {
+    const r = await cpuOf(() => env().run(() => gpu.segment(input)) as Promise<{ masks: Record<string, string> }>);
+    const m = model.take();
+    seg.push(r.cpu - m);
+    modelCpu.push(m);
+    masks = r.value.masks;
+  }
+  const applyRule: Row['applyRule'] = {};
+  for (const format of spec.formats) {
+    const run = () =>
+      env().run(() =>
+        cpu.applyRule({ item: spec.item, masks, concepts: ['wall', 'floor'], protect: ['person'], params: PARAMS, outputFormat: format }),
+      );
+    await run(); // warm
+    const xs: number[] = [];
+    for (let i = 0; i < spec.repeats; i++) xs.push((await cpuOf(run)).cpu);
+    applyRule[format] = median(xs);
+  }
+  await pool.close();
+  storage.destroy();
+  const row: Row = { segment: median(seg), model: median(modelCpu), applyRule };
+  console.log(JSON.stringify(row));
+}
+
+/** Runs the measuring code of this file on the code under `root` in a child process. */
+function measure(spec: ChildSpec): Row {
+  const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', __filename, '--child', JSON.stringify(spec)], {
+    cwd: ROOT,
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 2 ** 20,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as Row;
+}
+
+/** The tree of BEFORE_REF, extracted once, sharing this checkout's node_modules. */
+function beforeTree(): string {
+  const dir = join(ROOT, '.data', 'bench', `before-${BEFORE_REF}`);
+  if (!existsSync(join(dir, 'package.json'))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    execSync(`git archive ${BEFORE_REF} | tar -x -C ${JSON.stringify(dir)}`, { cwd: ROOT, stdio: 'inherit' });
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  }
+  return dir;
+}
+
+async function main(): Promise<void> {
+  const repeats = Number(arg('repeats', '3'));
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  const modelDir = join(ROOT, '.data', 'bench', 'model-fixture');
+  ensureModelFixture(modelDir);
+  let s3: S3Server | undefined;
+  try {
+    s3 = await startS3({
+      dataDir: join(WORK, 's3'),
+      accessKey: 'bench-access-key',
+      secretKey: 'bench-secret-key-0123456789',
+      bucket: 'bench',
+      stopGraceMs: 200,
+    });
+    const { createStorage } = await import('../services/storage');
+    const storage = createStorage(s3.storageConfig);
+    const { width, height } = BENCH_SIZE;
+    const scene = makeScene(width, height);
+    const jpeg = await sharp(scene.rgb, { raw: { width, height, channels: 3 } })
+      .jpeg({ quality: 92 })
+      .toBuffer();
+    const item = { userId: 'bench', jobId: randomUUID(), idx: 0, inputKey: '' };
+    item.inputKey = inputKey(item.userId, item.jobId, 0, 'image/jpeg');
+    await storage.put(item.inputKey, jpeg, 'image/jpeg');
+    storage.destroy();
+    console.log(
+      `scene ${width}×${height} JPEG q92 ${(jpeg.length / 2 ** 20).toFixed(1)} MiB; ${repeats} repeats per figure (median); load ${loadAverage()}`,
+    );
+
+    const common = { storage: s3.storageConfig, modelDir, item, repeats };
+    const before = measure({ ...common, root: beforeTree(), formats: ['png'] });
+    const after = measure({ ...common, root: ROOT, formats: [...OUTPUT_FORMATS] });
+    const f = (x: number | undefined) => (x === undefined ? '    —' : x.toFixed(3).padStart(6));
+    const perItem = (r: Row, fmt: OutputFormat) => r.segment + (r.applyRule[fmt] ?? NaN);
+    console.log('');
+    console.log('CPU-seconds per 12 MP item (process + worker threads), the model apart');
+    console.log('| code | segment (outside the model) | applyRule png | applyRule jpeg | applyRule webp | item, png | model (fixture) |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const [label, r] of [
+      [`before (${BEFORE_REF})`, before],
+      ['after', after],
+    ] as const) {
+      console.log(
+        `| ${label} | ${f(r.segment)} | ${f(r.applyRule.png)} | ${f(r.applyRule.jpeg)} | ${f(r.applyRule.webp)} | ${f(perItem(r, 'png'))} | ${f(r.model)} |`,
+      );
+    }
+    // What one GPU needs beside it: the stand-in H200 of bench:pipeline serves 3 concepts at ~11.8 items/s unbatched
+    // and ~33.7 batched (issue 13's curve).
+    const cores = (r: Row, fmt: OutputFormat, itemsPerS: number) => (perItem(r, fmt) * itemsPerS).toFixed(1);
+    console.log('');
+    for (const [name, rate] of [
+      ['unbatched, 11.8 items/s', 11.8],
+      ['batched, 33.7 items/s', 33.7],
+    ] as const) {
+      console.log(
+        `CPU cores needed per GPU (stand-in H200 ${name}, 3 concepts): png ${cores(after, 'png', rate)}, jpeg ${cores(after, 'jpeg', rate)}, ` +
+          `webp ${cores(after, 'webp', rate)} (before: png ${cores(before, 'png', rate)})`,
+      );
+    }
+    console.log(
+      `item-cost: png ${perItem(after, 'png').toFixed(3)} jpeg ${perItem(after, 'jpeg').toFixed(3)} webp ${perItem(after, 'webp').toFixed(3)} ` +
+        `CPU-s per 12 MP item (before: png ${perItem(before, 'png').toFixed(3)})`,
+    );
+  } finally {
+    await s3?.stop();
+    rmSync(WORK, { recursive: true, force: true });
+  }
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+}
+
+if (process.argv[2] === '--child') {
+  child(JSON.parse(process.argv[3]) as ChildSpec).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
