@@ -4,13 +4,14 @@
  * times are printed as a table (they are figures for the report, not assertions; the bounds below only catch hangs).
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { openDatabase } from '../../entities/dataSource';
 import type { ManagedProcess } from '../../scripts/stack/process';
 import type { ApiResponse } from '../support/api';
 import { createTestDatabase, type TestDatabase } from '../support/databases';
 import { startPrivateMariaDb } from '../support/mariadb';
 import { spawnWorker } from '../support/processes';
-import { startTestS3, startTestTemporal, TEST_S3 } from '../support/services';
+import { makeTempDir, startTestS3, startTestTemporal, TEST_S3 } from '../support/services';
 import { startTestSystem, type TestSystem } from '../support/stack';
 
 const DEADLINE = '4s';
@@ -100,7 +101,11 @@ describe('the API with a dependency stopped', function () {
   });
 
   it('Temporal: reads from the mirror, 503 for writes, /readyz reports it', async () => {
-    const temporal = await startTestTemporal();
+    // Its own file, so the same server comes back afterwards and the stack closes cleanly (workers drain, no client
+    // retries left running against a closed channel).
+    const dbFile = join(makeTempDir('temporal-down'), 'temporal.sqlite');
+    let temporal = await startTestTemporal({ dbFile });
+    const port = Number(temporal.address.split(':').pop());
     const db = await createTestDatabase('sqlite');
     const stack = await startTestSystem(db, {
       gpu: false,
@@ -114,8 +119,10 @@ describe('the API with a dependency stopped', function () {
       const stopped = Date.now();
       await probe(stack, 'Temporal', token, jobId, 'mirror');
       await readyzReports(stack, 'Temporal', 'temporal', stopped);
+      temporal = await startTestTemporal({ dbFile, port });
     } finally {
-      await Promise.race([stack.close(), new Promise((r) => setTimeout(r, 10_000))]);
+      await stack.close();
+      await temporal.stop();
       await db.drop();
     }
   });

@@ -81,6 +81,7 @@ describe('GET /jobs/{id}/events under load', function () {
     }, 'a freed slot');
     for (const s of [...open, again!]) s.close();
     await until(async () => (await metric(stack, 'sse_open_streams')) === 0, 'every stream closed');
+    await until(async () => (await metric(stack, 'sse_polled_jobs')) === 0, 'the poll stops with its last stream');
   });
 
   it('polls a job once however many streams follow it', async () => {
@@ -89,10 +90,13 @@ describe('GET /jobs/{id}/events under load', function () {
     const streams = await Promise.all(Array.from({ length: 5 }, () => openStream(stack, users[0].token, job.id)));
     const other = await liveJob(users[1].token);
     streams.push(...(await Promise.all(Array.from({ length: 3 }, () => openStream(stack, users[1].token, other.id)))));
-    assert.ok(streams.every((s) => s.status === 200));
-    assert.equal(await metric(stack, 'sse_open_streams'), 8);
-    assert.equal(await metric(stack, 'sse_polled_jobs'), 2, 'two jobs, two polls');
-    for (const s of streams) s.close();
+    try {
+      assert.ok(streams.every((s) => s.status === 200));
+      assert.equal(await metric(stack, 'sse_open_streams'), 8);
+      assert.equal(await metric(stack, 'sse_polled_jobs'), 2, 'two jobs, two polls');
+    } finally {
+      for (const s of streams) s.close();
+    }
     await until(async () => (await metric(stack, 'sse_polled_jobs')) === 0, 'polls stop with their last stream');
   });
 
