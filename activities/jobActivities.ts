@@ -58,8 +58,9 @@ export function createJobActivities({ ds, credits }: JobActivityDeps) {
 
     /**
      * Mirrors the job row and the items changed since the last flush. Writes absolute values (status, counters), so
-     * a retried flush writes the same thing again. Only the API creates the row (at `POST /jobs`, before the workflow
-     * starts); a job whose row the API deleted — its create was refused or failed — is never brought back here.
+     * a retried flush writes the same thing again. The API inserts the row (at `POST /jobs`, before the workflow
+     * starts); from then on this is its only writer. A row the API deleted — its create was refused or failed before
+     * the reservation — is never brought back here.
      */
     async recordJob(record: JobRecord): Promise<void> {
       await inTransaction(ds, async (m) => {
@@ -83,6 +84,8 @@ async function writeJob(m: EntityManager, { job, rule }: JobRecord): Promise<boo
     errorMessage: job.error?.message.slice(0, 500) ?? null,
     updatedAt: new Date(job.updatedAt),
     finishedAt: job.finishedAt ? new Date(job.finishedAt) : null,
+    // Makes the row a job for the API; never written back to null (a record of older code may lack the field).
+    ...(job.reservedAt ? { reservedAt: new Date(job.reservedAt) } : {}),
     ...(rule ? { concepts: rule.concepts, protect: rule.protect, params: rule.params } : {}),
   };
   const res = await m.update(JobLog, { id: job.jobId }, row);

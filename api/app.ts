@@ -23,6 +23,7 @@ import { createRulesRouter, rulesDocs } from './routes/rules';
 import { callbackDocs, createCallbackRouter } from './routes/callback';
 import { createJobEventsRouter, jobEventsDocs } from './routes/jobEvents';
 import { createJobsRouter, jobsDocs } from './routes/jobs';
+import { createProvidersRouter, providersDocs } from './routes/providers';
 import { createJobReader } from './jobReader';
 import { withPresignCache } from './presignCache';
 import { createSseHub } from './sseHub';
@@ -49,6 +50,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
   ...rulesDocs,
   ...jobsDocs,
   ...callbackDocs,
+  ...providersDocs,
   ...jobEventsDocs,
   ...healthDocs,
   ...docsDocs,
@@ -112,6 +114,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
       createJobsRouter({ ds: deps.ds, storage, workflows, config: deps.config, auth }),
       createJobEventsRouter({ reader, hub, storage, presignTtl: deps.config.PRESIGN_TTL_SECONDS, auth }),
       createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET, callTimeoutMs }),
+      createProvidersRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
     );
   }
 
@@ -127,6 +130,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(metrics.middleware);
   app.use(envelope({ log: deps.log }));
   app.use(jsonBody());
-  for (const r of routers) app.use(r.routes()).use(r.allowedMethods({ throw: true }));
+  // Not `throw: true`: its 501 carries no Allow header; the envelope turns the router's 405/501 into METHOD_NOT_ALLOWED.
+  for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

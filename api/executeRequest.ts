@@ -1,27 +1,26 @@
 /** Turns a `POST /jobs/{id}/execute` body into the workflow's ExecuteInput, validated against the job's preset. */
 import type { z } from 'zod';
-import type { DataSource } from 'typeorm';
 import { findPreset, promptFor, type Preset } from '../domain/presets';
 import { checkRuleAgainstPreset, defaultParams, type RuleParams } from '../domain/ruleParams';
 import type { JobLog } from '../entities/JobLog';
-import { Rule } from '../entities/Rule';
+import type { Rule } from '../entities/Rule';
 import type { ExecuteInput } from '../workflows/contract';
 import { notFound } from './errors';
 import type { ExecuteJobRequest } from './schemas';
 import { validationError } from './validate';
 
-/** The resolved request: ids for the DB mirror and the workflow input. */
-export interface ResolvedExecute {
-  concepts: string[];
-  protect: string[];
-  execute: ExecuteInput;
-}
+/** Finds a saved rule of a user (null when there is none, or it is another user's). */
+export type RuleLookup = (ruleId: string, userId: string) => Promise<Pick<Rule, 'presetId' | 'concepts' | 'protect' | 'params'> | null>;
 
 /**
  * `rule_id` and inline `params` are exclusive; with neither, each concept's preset default applies. Omitted
  * `concepts`/`protect` come from the rule, else protect defaults to the preset's `default_on` concepts.
  */
-export async function resolveExecute(ds: DataSource, job: JobLog, input: z.output<typeof ExecuteJobRequest>): Promise<ResolvedExecute> {
+export async function resolveExecute(
+  findRule: RuleLookup,
+  job: Pick<JobLog, 'userId' | 'presetId'>,
+  input: z.output<typeof ExecuteJobRequest>,
+): Promise<ExecuteInput> {
   if (input.rule_id !== undefined && input.params !== undefined) {
     throw validationError([{ path: ['rule_id'], message: 'give either rule_id or params, not both' }]);
   }
@@ -30,7 +29,7 @@ export async function resolveExecute(ds: DataSource, job: JobLog, input: z.outpu
   let protect = input.protect;
   let params: RuleParams | undefined = input.params;
   if (input.rule_id !== undefined) {
-    const rule = await ds.getRepository(Rule).findOneBy({ id: input.rule_id, userId: job.userId });
+    const rule = await findRule(input.rule_id, job.userId);
     if (!rule) throw notFound(`rule '${input.rule_id}'`);
     if (rule.presetId !== job.presetId) {
       throw validationError([{ path: ['rule_id'], message: `rule is for preset '${rule.presetId}', the job is '${job.presetId}'` }]);
@@ -46,6 +45,5 @@ export async function resolveExecute(ds: DataSource, job: JobLog, input: z.outpu
   if (issues.length) throw validationError(issues);
   params ??= defaultParams(preset, concepts);
   const refs = (ids: string[]) => ids.map((id) => ({ id, prompt: promptFor(preset, id) as string }));
-  const outputFormat = input.output_format ?? 'png';
-  return { concepts, protect, execute: { concepts: refs(concepts), protect: refs(protect), params, outputFormat } };
+  return { concepts: refs(concepts), protect: refs(protect), params, outputFormat: input.output_format ?? 'png' };
 }

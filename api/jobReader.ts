@@ -1,5 +1,5 @@
 /** Reads jobs for the routes: ownership (another user's job is a 404) and the freshest state available. */
-import type { DataSource } from 'typeorm';
+import { IsNull, Not, type DataSource, type FindOptionsWhere } from 'typeorm';
 import { isTerminal } from '../domain/jobStates';
 import { JobItemLog } from '../entities/JobItemLog';
 import { JobLog } from '../entities/JobLog';
@@ -8,10 +8,11 @@ import { ApiError, notFound } from './errors';
 import { WorkflowGoneError, type JobWorkflows } from './jobWorkflows';
 import { stateFromLog } from './jobViews';
 
-/** Whether a row belongs to a create still in progress (or one a retry with its Idempotency-Key will finish). */
-export function isUnreserved(job: JobLog): boolean {
-  return job.status === 'created' && job.creditsReserved === 0;
-}
+/**
+ * The rows that are jobs: the workflow's mirror recorded their reservation. A row without one belongs to a create in
+ * progress (or one that failed, which a retry with its Idempotency-Key replaces) and is nobody's job yet.
+ */
+export const IS_JOB: FindOptionsWhere<JobLog> = { reservedAt: Not(IsNull()) };
 
 /** Job look-ups shared by the job, SSE and callback routes. */
 export function createJobReader(ds: DataSource, workflows: JobWorkflows) {
@@ -20,9 +21,8 @@ export function createJobReader(ds: DataSource, workflows: JobWorkflows) {
   return {
     /** The user's job, or 404 — also for a job of another user. */
     async ownJob(userId: string | undefined, id: string): Promise<JobLog> {
-      const job = await jobs.findOneBy({ id, userId: userId ?? '' });
-      // A row whose create has not learned its reservation yet is not a job for the user (yet).
-      if (!job || isUnreserved(job)) throw notFound(`job '${id}'`);
+      const job = await jobs.findOneBy({ id, userId: userId ?? '', ...IS_JOB });
+      if (!job) throw notFound(`job '${id}'`);
       return job;
     },
     /** The live state while the workflow runs; the DB mirror once it is terminal, gone, or Temporal is down. */

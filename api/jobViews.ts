@@ -42,11 +42,13 @@ export function stateFromLog(job: JobLog, rows: JobItemLog[]): JobState {
   };
 }
 
-/** A job's summary from its mirror row and its items' status counts (for `GET /jobs`, one query per page). */
+/**
+ * A job's summary from its mirror row and its items' status counts (for `GET /jobs`, one query per page). The mirror
+ * holds finished items only (`running` is live state the workflow serves), so the rest are pending while the job
+ * runs, and canceled once it ended without them.
+ */
 export function summaryFromLog(job: JobLog, counts: Partial<Record<ItemStatus, number>>): Omit<z.input<typeof JobView>, 'items'> {
-  const finished = (counts.done ?? 0) + (counts.failed ?? 0) + (counts.canceled ?? 0);
-  // Items never flushed are pending while the job runs, and canceled once it ended without them.
-  const unflushed = job.itemCount - finished - (counts.running ?? 0) - (counts.pending ?? 0);
+  const unflushed = job.itemCount - (counts.done ?? 0) - (counts.failed ?? 0) - (counts.canceled ?? 0);
   const rest: ItemStatus = job.status === 'canceled' || job.status === 'failed' ? 'canceled' : 'pending';
   const count = (s: ItemStatus) => (counts[s] ?? 0) + (s === rest ? unflushed : 0);
   return jobSummary({ ...stateFromLog(job, []), progress: progressOf(job.itemCount, count) });

@@ -33,13 +33,20 @@ const CANCEL_SETTLE_MS = 30_000;
 /** Raised when the workflow of a job no longer exists (closed and past retention). */
 export class WorkflowGoneError extends Error {}
 
+/** The API error of each ApplicationFailure type an update of the job workflow fails with. */
+const UPDATE_FAILURES: Record<string, (message: string) => ApiError> = {
+  [INVALID_STATE]: (message) => new ApiError('INVALID_STATE', message),
+  // The reserve update's failures: the ledger was down, or it named a permanent reason.
+  UNAVAILABLE: () => new ApiError('UNAVAILABLE', 'the credit ledger is unavailable, try again shortly', undefined, RETRY_AFTER),
+  UNKNOWN_USER: () => new ApiError('UNAUTHORIZED', 'unknown user'),
+  JOB_SETTLED: () => new ApiError('INVALID_STATE', 'the job has already settled'),
+};
+
 /** Maps a Temporal client error to an ApiError (or WorkflowGoneError). */
 export function mapTemporalError(err: unknown): Error {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_STATE) {
-    return new ApiError('INVALID_STATE', err.cause.message);
-  }
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === 'UNAVAILABLE') {
-    return new ApiError('UNAVAILABLE', 'the credit ledger is unavailable, try again shortly', undefined, RETRY_AFTER);
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    const toApi = UPDATE_FAILURES[err.cause.type ?? ''];
+    if (toApi) return toApi(err.cause.message);
   }
   if (err instanceof WorkflowNotFoundError) return new WorkflowGoneError(err.message);
   // gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED (4), or no connection at all: the Temporal server is down or unreachable.
@@ -55,6 +62,13 @@ export function mapTemporalError(err: unknown): Error {
   return err as Error;
 }
 
+/**
+ * What starting a job's workflow learned: the ledger's answer (held or refused); that the workflow already ended (the
+ * job id is spent); or that the workflow answered it could not reserve (it settles and ends by itself). In none of
+ * the last three does the job hold credits. An unknown outcome (Temporal unreachable) is thrown instead.
+ */
+export type StartOutcome = { kind: 'answered'; result: ReserveResult } | { kind: 'ended' } | { kind: 'failed'; error: ApiError };
+
 /** Job workflow operations for the API; every call gives up after `callTimeoutMs` (then UNAVAILABLE). */
 export function createJobWorkflows(client: Client, taskQueue: string, callTimeoutMs: number) {
   const handle = (jobId: string) => client.workflow.getHandle(jobWorkflowId(jobId));
@@ -68,11 +82,8 @@ export function createJobWorkflows(client: Client, taskQueue: string, callTimeou
     }
   };
   return {
-    /**
-     * Starts the job's workflow — or attaches to it while it runs — and returns the outcome of its credit reservation;
-     * null when the workflow already ended (a job id is never started twice).
-     */
-    async start(input: JobInput): Promise<ReserveResult | null> {
+    /** Starts the job's workflow — or attaches to it while it runs — and returns what it says of the reservation. */
+    async start(input: JobInput): Promise<StartOutcome> {
       const startWorkflowOperation = new WithStartWorkflowOperation(JOB_WORKFLOW_TYPE, {
         workflowId: jobWorkflowId(input.jobId),
         taskQueue,
@@ -83,10 +94,13 @@ export function createJobWorkflows(client: Client, taskQueue: string, callTimeou
         typedSearchAttributes: jobSearchAttributes(input.userId, input.presetId, 'created'),
       });
       try {
-        return await call(() => client.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation }));
+        return { kind: 'answered', result: await client.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation }) };
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return null;
-        throw err;
+        // A job id is never started twice: its workflow ran, and ended, without this create learning the outcome.
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'ended' };
+        const mapped = mapTemporalError(err);
+        if (err instanceof WorkflowUpdateFailedError && mapped instanceof ApiError) return { kind: 'failed', error: mapped };
+        throw mapped;
       }
     },
     confirmUpload: (jobId: string) => call(() => handle(jobId).executeUpdate(confirmUploadUpdate)),

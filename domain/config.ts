@@ -58,6 +58,16 @@ const Env = z.object({
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   ANON_RATE_WINDOW: duration.default('1h'),
   METRICS_PORT: port.default(0),
+  /** Who runs `segment`: GPU workers polling GPU_TASK_QUEUE (`fleet`), or Runpod Serverless behind a dispatcher. */
+  GPU_PROVIDER: z.enum(['fleet', 'runpod']).default('fleet'),
+  RUNPOD_ENDPOINT_ID: z.string().optional(),
+  RUNPOD_API_KEY: z.string().optional(),
+  RUNPOD_API_BASE: z.url().default('https://api.runpod.ai/v2'),
+  /** The API's base URL as Runpod reaches it (webhooks); unset = completion by /status polling only. */
+  RUNPOD_WEBHOOK_URL: z.url().optional(),
+  /** /status poll and heartbeat period of an item on Runpod; below the items' 20 s heartbeat timeout. */
+  RUNPOD_POLL_INTERVAL: duration.default('5s'),
+  RUNPOD_EXECUTION_TIMEOUT: duration.default('5m'),
 });
 
 /** Every configuration variable name (`.env.example` and the deploy manifests list these). */
@@ -88,6 +98,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       problems.push('GPU_CALLBACK_SECRET: must be set to a real secret when NODE_ENV=production');
     }
   }
+  if (result.success && result.data.GPU_PROVIDER === 'runpod') {
+    for (const key of ['RUNPOD_ENDPOINT_ID', 'RUNPOD_API_KEY'] as const)
+      if (!result.data[key]) problems.push(`${key}: required when GPU_PROVIDER=runpod`);
+  }
+  // An item waiting on Runpod is heartbeated once per poll: slower than half the 20 s heartbeat timeout risks retries.
+  if (result.success && durationMs(result.data.RUNPOD_POLL_INTERVAL) > 10_000) problems.push('RUNPOD_POLL_INTERVAL: at most 10s');
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;
 }

@@ -3,6 +3,8 @@
  * workflow, the activities, the ledger and the API; the Temporal contracts only add names and signatures around it.
  */
 import type { ItemStatus, JobStatus, StateError } from './jobStates';
+import type { RuleParams } from './ruleParams';
+import type { OutputFormat } from './storageKeys';
 
 /** One item of a job: where its original lives. */
 export interface ItemRef {
@@ -16,6 +18,15 @@ export interface ItemRef {
 export interface PromptRef {
   id: string;
   prompt: string;
+}
+
+/** The rule a job runs, as `execute` carries it: resolved prompts and params the API checked against the preset. */
+export interface JobRule {
+  concepts: PromptRef[];
+  protect: PromptRef[];
+  params: RuleParams;
+  /** The results' format (png when absent: executes sent before output formats existed). */
+  outputFormat?: OutputFormat;
 }
 
 /** The proof a set needs (API.md JobView `checks`), measured on the written result. */

@@ -10,6 +10,7 @@ import {
   type ItemChecks,
   type ItemState,
   type JobCredits,
+  type JobRule,
   type JobState,
   type Progress,
   type ReserveResult,
@@ -25,17 +26,20 @@ export class InvalidStateError extends Error {
 }
 
 /** The rule a job runs, by ids (what the DB mirror stores once `execute` arrives). */
-export interface JobRule {
+export interface RuleRecord {
   concepts: string[];
   protect: string[];
   params: RuleParams;
 }
 
-/** What one DB flush carries: the job row, every item finished since the previous flush, the rule once. */
+/**
+ * What one DB flush carries: the job row, every item finished since the previous flush, the rule once.
+ * `reservedAt` (when the ledger held the credits) is what makes the API's row a job (jobs_log.reserved_at).
+ */
 export interface JobRecord {
-  job: Omit<JobState, 'items' | 'progress'> & { contentType: string };
+  job: Omit<JobState, 'items' | 'progress'> & { contentType: string; reservedAt?: string | null };
   items: ItemState[];
-  rule?: JobRule;
+  rule?: RuleRecord;
 }
 
 /** What the successful GPU steps of an item produced. */
@@ -89,7 +93,8 @@ export class JobMachine {
   private readonly createdAt: string;
   private updatedAt: string;
   private finishedAt: string | null = null;
-  private rule: JobRule | null = null;
+  private reservedAt: string | null = null;
+  private executeInput: JobRule | null = null;
   private ruleDirty = false;
   private readonly dirty = new Set<number>();
 
@@ -99,6 +104,11 @@ export class JobMachine {
   ) {
     this.items = Array.from({ length: input.itemCount }, (_, idx) => ({ idx, status: 'pending' as ItemStatus }));
     this.createdAt = this.updatedAt = clock().toISOString();
+  }
+
+  /** The rule `execute` brought, prompts included (null before it arrives). */
+  get rule(): JobRule | null {
+    return this.executeInput;
   }
 
   /** Credits the job reserves: item_count × unit cost. */
@@ -119,8 +129,10 @@ export class JobMachine {
   /** Records the ledger's answer; a refusal ends the job at once as `failed` with the refusal's code. */
   reserved(result: ReserveResult): void {
     this.reservation = result;
-    if (result.ok) this.credits.reserved = result.amount;
-    else {
+    if (result.ok) {
+      this.credits.reserved = result.amount;
+      this.reservedAt = this.clock().toISOString();
+    } else {
       this.end('failed', { code: result.code, message: refusalMessage(result) });
       this.settled = true; // nothing is held, so there is nothing to settle
     }
@@ -147,7 +159,7 @@ export class JobMachine {
   /** `uploaded -> queued` with the rule to run. */
   execute(rule: JobRule): void {
     if (!this.canExecute()) throw new InvalidStateError(`cannot execute a ${this.status} job`);
-    this.rule = rule;
+    this.executeInput = rule;
     this.ruleDirty = true;
     this.moveTo('queued');
   }
@@ -238,8 +250,11 @@ export class JobMachine {
   takeRecord(): JobRecord {
     const items = [...this.dirty].sort((a, b) => a - b).map((idx) => ({ ...this.items[idx] }));
     this.dirty.clear();
-    const record: JobRecord = { job: { ...this.row(), contentType: this.input.contentType }, items };
-    if (this.ruleDirty && this.rule) record.rule = this.rule;
+    const record: JobRecord = { job: { ...this.row(), contentType: this.input.contentType, reservedAt: this.reservedAt }, items };
+    const rule = this.executeInput;
+    if (this.ruleDirty && rule) {
+      record.rule = { concepts: rule.concepts.map((c) => c.id), protect: rule.protect.map((p) => p.id), params: rule.params };
+    }
     this.ruleDirty = false;
     return record;
   }

@@ -42,6 +42,13 @@ export class JobLog {
   @Column({ type: 'simple-json', nullable: true })
   params!: RuleParams | null;
 
+  /**
+   * When the ledger held the job's credits, written by the workflow's mirror. Null while the create is still in
+   * progress (or failed): such a row is not a job yet, and the API shows it to nobody.
+   */
+  @Column({ name: 'reserved_at', type: 'datetime', precision: 3, nullable: true })
+  reservedAt!: Date | null;
+
   @Column({ name: 'credits_reserved', type: 'int', default: 0 })
   creditsReserved!: number;
 

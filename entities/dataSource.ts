@@ -9,12 +9,13 @@ import { JobLog } from './JobLog';
 import { Rule } from './Rule';
 import { User } from './User';
 import { Initial1764158400000 } from './migrations/1764158400000-Initial';
-import { BinaryCollation1764500000000 } from './migrations/1764500000000-BinaryCollation';
+import { JobReservedAt1795977893378 } from './migrations/1795977893378-JobReservedAt';
+import { BinaryCollation1795980000000 } from './migrations/1795980000000-BinaryCollation';
 
 /** Every entity class. */
 export const ENTITIES = [User, Rule, JobLog, JobItemLog, BillingEvent];
 /** Every migration, oldest first. */
-export const MIGRATIONS = [Initial1764158400000, BinaryCollation1764500000000];
+export const MIGRATIONS = [Initial1764158400000, JobReservedAt1795977893378, BinaryCollation1795980000000];
 
 /** Builds (does not connect) a data source for a `DATABASE_URL`. */
 export function createDataSource(url: string): DataSource {

@@ -11,6 +11,7 @@ import { createLogger } from '../services/logger';
 import { createStorage } from '../services/storage';
 import { activityMetricsInterceptor, installWorkerRuntime } from '../services/telemetry';
 import { createGpuActivities } from './activities';
+import { runRunpodDispatcher } from './runpodDispatcher';
 import { createSegmenter } from './segmenter/segmenter';
 import type { ModelLog } from './segmenter/sam3Model';
 
@@ -88,6 +89,8 @@ async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const logger = createLogger('gpu-worker', { level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' });
   installWorkerRuntime(logger, config.METRICS_PORT);
+  // GPU_PROVIDER=runpod: this queue is served by the model-less dispatcher; the model runs on Runpod.
+  if (config.GPU_PROVIDER === 'runpod') return runRunpodDispatcher(config, logger);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const { worker, close } = await createGpuWorker(connection, config, {

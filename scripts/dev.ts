@@ -4,12 +4,16 @@
  * the API and the three workers (orchestration, CPU, GPU) with logs prefixed by process. Ctrl-C stops everything; if any process dies, everything
  * is stopped and the exit code is 1.
  * Ports: TEMPORAL_PORT, TEMPORAL_UI_PORT, S3_PORT. The rest of the configuration is domain/config.ts (.env).
+ * `GPU_PROVIDER=runpod npm run dev` without RUNPOD_ENDPOINT_ID runs Runpod on this machine (scripts/runpod-local:
+ * Runpod's local API server with our handler, on RUNPOD_LOCAL_PORT, default 8300) and the GPU process is the
+ * dispatcher; with RUNPOD_ENDPOINT_ID set it dispatches to that real endpoint.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import { ConfigError, parseConfig, type Config } from '../domain/config';
 import { DEV_MODEL_DIR, ensureModelFixture } from './model-fixture/generate';
+import { startRunpodLocal, type RunpodLocal } from './runpod-local';
 import { prefixedLogger, startProcess, type ManagedProcess } from './stack/process';
 import { REPO_ROOT, startStack, type Stack } from './stack';
 
@@ -59,6 +63,9 @@ function runTs(name: string, args: string[], env: NodeJS.ProcessEnv): ManagedPro
 async function main(): Promise<void> {
   // The AWS SDK warns in every process that its Node 20 support ends in 2027; the project targets Node 20 on purpose.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  loadDotenv({ path: path.join(REPO_ROOT, '.env'), quiet: true });
+  const localRunpod = process.env.GPU_PROVIDER === 'runpod' && !process.env.RUNPOD_ENDPOINT_ID;
+  if (localRunpod) Object.assign(process.env, { RUNPOD_ENDPOINT_ID: 'local', RUNPOD_API_KEY: 'local-runpod-key' });
   const config = loadConfig();
   const ports = {
     temporalPort: portFromEnv('TEMPORAL_PORT', 7233),
@@ -69,6 +76,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(dataDir, { recursive: true }); // also the default home of the SQLite database
 
   let stack: Stack | undefined = undefined; // assigned once started; shutdown() may run before that
+  let runpod: RunpodLocal | undefined;
   const apps: ManagedProcess[] = [];
   let shuttingDown = false;
   const shutdown = async (code: number, why: string) => {
@@ -78,6 +86,7 @@ async function main(): Promise<void> {
     // Apps first (they drain their work against the servers), then the servers. Processes that were still
     // starting are terminated by process.ts's exit hook.
     await Promise.all(apps.map((a) => a.stop()));
+    await runpod?.stop();
     await stack?.stop();
     say('stopped');
     process.exit(code);
@@ -93,6 +102,19 @@ async function main(): Promise<void> {
   if (config.MODEL_DIR === DEV_MODEL_DIR && ensureModelFixture(config.MODEL_DIR)) {
     // Development default: the contract-fixture model, generated on first use (it is git-ignored).
     say(`generated the contract-fixture model in ${config.MODEL_DIR}`);
+  }
+
+  if (localRunpod) {
+    say('starting Runpod locally (runpod --rp_serve_api with our handler)…');
+    runpod = await startRunpodLocal({
+      env,
+      port: portFromEnv('RUNPOD_LOCAL_PORT', 8300),
+      endpointId: config.RUNPOD_ENDPOINT_ID,
+      apiKey: config.RUNPOD_API_KEY,
+      log: prefixedLogger('runpod'),
+    });
+    Object.assign(env, runpod.env, { RUNPOD_WEBHOOK_URL: `http://127.0.0.1:${config.PORT}` });
+    say(`Runpod endpoint ${runpod.env.RUNPOD_API_BASE}/${runpod.env.RUNPOD_ENDPOINT_ID} (the gpu process dispatches to it)`);
   }
 
   if (fs.existsSync(path.join(REPO_ROOT, 'entities/migrate.ts'))) {

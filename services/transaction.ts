@@ -11,7 +11,8 @@ export function isDuplicateKey(err: unknown): boolean {
   return ['ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY'].includes(driverCode(err) ?? '');
 }
 
-const isRetryable = (err: unknown) => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY'].includes(driverCode(err) ?? '');
+// MySQL only: SQLite transactions are queued below, and another process's writer is waited out by busy_timeout.
+const isRetryable = (err: unknown) => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes(driverCode(err) ?? '');
 
 // better-sqlite3 is one connection: two interleaved async transactions on it would nest ("cannot start a transaction
 // within a transaction"), so SQLite transactions of one data source are queued. MySQL uses its pool and row locks.

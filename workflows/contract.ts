@@ -4,9 +4,8 @@
  * Only `@temporalio/workflow` definitions and types live here: it is safe inside the workflow bundle.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { JobState, PromptRef, ReserveResult } from '../domain/jobData';
-import type { RuleParams } from '../domain/ruleParams';
-import type { OutputFormat, UploadContentType } from '../domain/storageKeys';
+import type { JobRule, JobState, ReserveResult } from '../domain/jobData';
+import type { UploadContentType } from '../domain/storageKeys';
 
 /** Workflow type name registered by the orchestration worker. */
 export const JOB_WORKFLOW_TYPE = 'jobWorkflow';
@@ -38,14 +37,8 @@ export interface JobInput {
   maxInFlight: number;
 }
 
-/** What `execute` carries: resolved prompts and validated params (the API checked them against the preset). */
-export interface ExecuteInput {
-  concepts: PromptRef[];
-  protect: PromptRef[];
-  params: RuleParams;
-  /** The results' format (png when absent: executes sent before output formats existed). */
-  outputFormat?: OutputFormat;
-}
+/** What `execute` carries: the job's rule with resolved prompts, validated params and the results' format. */
+export type ExecuteInput = JobRule;
 
 /** Update-with-Start target: reserves the job's credits; the workflow ends by itself when refused. */
 export const reserveUpdate = defineUpdate<ReserveResult>('reserve');

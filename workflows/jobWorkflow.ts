@@ -46,6 +46,7 @@ import { JOB_STATUS_KEY, jobSearchAttributes } from './searchAttributes';
 const BOUNDED_CANCEL_WAIT = 'bounded-cancel-wait';
 const THROTTLED_FLUSH = 'throttled-flush';
 const CPU_FLEET = 'cpu-fleet';
+const RESERVE_MIRRORED = 'reserve-mirrored';
 /** Least time between two DB-mirror flushes while items are finishing (GET /jobs/{id} reads the live state anyway). */
 const FLUSH_EVERY_MS = 1000;
 /** How long the cancel update waits for the job to settle before it answers with the state so far. */
@@ -87,9 +88,9 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
   const gpu = proxyActivities<GpuActivities>({ ...ITEM_ACTIVITY_OPTIONS, taskQueue: input.gpuTaskQueue });
   const fanOut = new CancellationScope();
   let reservation: Promise<ReserveResult> | undefined;
-  let reserveFailed = false;
+  /** Why the reservation failed (the ApplicationFailure type the reserve update answers with), once it has. */
+  let reserveFailure: ReserveFailure | undefined;
   let reservationClosed = false;
-  let rule: ExecuteInput | undefined;
 
   // --- status side effects: search attribute on each status change, a DB flush on every change -----------------
   let lastStatus = m.status;
@@ -134,8 +135,7 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
   setHandler(
     executeUpdate,
     (x) => {
-      rule = x;
-      m.execute({ concepts: x.concepts.map((c) => c.id), protect: x.protect.map((p) => p.id), params: x.params });
+      m.execute(x);
       changed();
       return m.state();
     },
@@ -167,18 +167,23 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
       const result = await reserveCredits({ jobId: input.jobId, userId: input.userId, amount: m.amount });
       m.reserved(result);
       changed();
+      // The API's row becomes a job when the mirror records the reservation (jobs_log.reserved_at): answer the create
+      // once it has, so the job the client gets is one every route can find. The mirror is the row's only writer.
+      if (m.held && patched(RESERVE_MIRRORED)) await flusher.flushed();
       return result;
     } catch (err) {
-      reserveFailed = true;
-      log.warn('reserve failed', { error: String(err) });
-      // The API maps this to 503; the job settles to zero below (the hold may have committed before the error).
-      throw ApplicationFailure.nonRetryable('the credit ledger is unavailable', 'UNAVAILABLE', String(err));
+      if (reserveFailure || m.reservation) throw err; // the mirror's flush failed for good (never expected)
+      reserveFailure = ledgerFailure(err);
+      log.warn('reserve failed', { error: String(err), type: reserveFailure });
+      // The job settles to zero below (the hold may have committed before the error). The API maps the type:
+      // UNAVAILABLE -> 503, UNKNOWN_USER -> 401, JOB_SETTLED -> 409; in each case the job never existed for the user.
+      throw ApplicationFailure.nonRetryable(RESERVE_FAILURES[reserveFailure], reserveFailure, String(err));
     }
   }
 
   // --- lifecycle -----------------------------------------------------------------------------------------------
   // Waiting for the reserve update too is bounded: a workflow started without one must not wait forever.
-  const reserved = () => m.reservation !== null || reserveFailed;
+  const reserved = () => m.reservation !== null || reserveFailure !== undefined;
   await waitFor(reserved);
   reservationClosed = true;
   // A reserve in flight decides what the settlement must release, so its outcome is awaited even after a cancel.
@@ -188,15 +193,14 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
     return m.state();
   }
   if (!m.held) {
-    if (!m.cancelRequested)
-      m.fail({ code: reserveFailed ? 'UNAVAILABLE' : 'NOT_RESERVED', message: 'the job could not reserve its credits' });
+    if (!m.cancelRequested) m.fail({ code: reserveFailure ?? 'NOT_RESERVED', message: 'the job could not reserve its credits' });
   } else if (!m.cancelRequested) {
     const uploaded = await waitFor(() => m.status !== 'created');
     if (uploaded === 'timeout') m.fail({ code: 'UPLOAD_TIMEOUT', message: `no confirm-upload within ${input.uploadTimeout}` });
     else if (uploaded === 'ok') {
       const executed = await waitFor(() => m.status !== 'uploaded');
       if (executed === 'timeout') m.fail({ code: 'EXECUTE_TIMEOUT', message: `no execute within ${input.uploadTimeout}` });
-      else if (executed === 'ok' && rule) await runItems(rule);
+      else if (executed === 'ok' && m.rule) await runItems(m.rule);
     }
   }
 
@@ -268,6 +272,21 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
   }
 }
 
+/** Why a reservation failed, as the reserve update's ApplicationFailure type (and the job's error code). */
+type ReserveFailure = 'UNAVAILABLE' | 'UNKNOWN_USER' | 'JOB_SETTLED';
+const RESERVE_FAILURES: Record<ReserveFailure, string> = {
+  UNAVAILABLE: 'the credit ledger is unavailable',
+  UNKNOWN_USER: 'unknown user',
+  JOB_SETTLED: 'the job has already settled',
+};
+
+/** The reserve activity's failure: a permanent one the ledger named (non-retryable), else an outage. */
+function ledgerFailure(err: unknown): ReserveFailure {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+  return type === 'UNKNOWN_USER' || type === 'JOB_SETTLED' ? type : 'UNAVAILABLE';
+}
+
 /** An item's error from an activity failure: a worker's non-retryable item failure type, or PROCESSING_FAILED. */
 function itemError(err: unknown): StateError {
   const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -286,12 +305,16 @@ function createFlusher(m: JobMachine) {
   let running = false;
   let draining = false;
   let failure: unknown;
+  /** The machine's version the last finished flush carried. */
+  let written = -1;
   async function pump() {
     try {
       while (wanted) {
         wanted = false;
         const started = Date.now(); // workflow time: deterministic
+        const version = m.version;
         await recordJob(m.takeRecord());
+        written = version;
         if (wanted && !draining && patched(THROTTLED_FLUSH)) {
           // When the GPUs set the pace, items finish one by one and every completion would start its own flush
           // (about one per item: history and server writes double). Wait out the rest of FLUSH_EVERY and let the
@@ -314,6 +337,12 @@ function createFlusher(m: JobMachine) {
       if (running) return;
       running = true;
       void CancellationScope.nonCancellable(pump);
+    },
+    /** Waits until a flush carrying the current state has been written (a flush must have been requested). */
+    async flushed() {
+      const version = m.version;
+      await condition(() => written >= version || failure !== undefined);
+      if (failure) throw failure;
     },
     /** Flushes what is left and waits for it. */
     async drain() {

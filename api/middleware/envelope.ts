@@ -36,6 +36,11 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
       await next();
       if (ctx.state.raw) return;
       if (ctx.status === 404 && ctx.body === undefined) throw new ApiError('NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+      // The routers answer a method a path does not take with 405, and one no route takes at all (PROPFIND, TRACE…)
+      // with 501, both with an Allow header and no body: one client error either way, never a 500.
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {
+        throw new ApiError('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}`);
+      }
       if (ctx.body !== undefined && !Buffer.isBuffer(ctx.body) && typeof ctx.body !== 'string') {
         ctx.body = { success: true, data: ctx.body, error: null, meta };
       }

@@ -1,8 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import { ActivityCompletionError, ActivityNotFoundError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { ApiError } from '../errors';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { readTaskToken, type TaskTokenRef } from '../../services/taskTokens';
+import { jobWorkflowId } from '../../workflows/contract';
+import { ApiError, notFound } from '../errors';
 import { mapTemporalError } from '../jobWorkflows';
 import type { RequestState } from '../middleware/envelope';
 import { z } from 'zod';
@@ -21,6 +23,8 @@ export function verifySignature(secret: string, raw: Buffer, header: string): bo
 /**
  * `POST /jobs/{id}/callback`: a serverless GPU provider reports an activity it completed asynchronously (the
  * activity handed its task token to the provider). Authenticated by HMAC, not JWT: the caller is the provider.
+ * The token must name the path's job and, while its activity is open, item `idx` (a provider adapter records
+ * `{ idx }` in the activity's heartbeat details before it hands the token out); else 404 NOT_FOUND.
  * A duplicate delivery finds the activity already completed and answers 200 without counting it twice.
  */
 export function createCallbackRouter(deps: { client: Client; secret: string; callTimeoutMs: number }): Router<RequestState> {
@@ -30,6 +34,9 @@ export function createCallbackRouter(deps: { client: Client; secret: string; cal
     if (!verifySignature(deps.secret, raw, ctx.get('X-Signature'))) throw new ApiError('UNAUTHORIZED', 'bad or missing X-Signature');
     const input = body(ctx, CallbackRequest);
     const token = Buffer.from(input.task_token, 'base64');
+    const ref = readTaskToken(token);
+    if (!ref) throw new ApiError('VALIDATION_ERROR', 'task_token is not a valid task token', { fields: ['task_token'] });
+    if (ref.workflowId !== jobWorkflowId(ctx.params.id) || !(await itemMatches(deps.client, ref, input.idx))) throw notFound('task');
     try {
       await deps.client.withDeadline(Date.now() + deps.callTimeoutMs, async () => {
         if (input.status === 'done') await deps.client.activity.complete(token, input.result ?? {});
@@ -55,6 +62,25 @@ export function createCallbackRouter(deps: { client: Client; secret: string; cal
   return router;
 }
 
+/**
+ * Whether the open activity of `ref` carries item `idx` in its heartbeat details. An activity no longer open passes:
+ * completing it answers "duplicate" and changes nothing.
+ */
+async function itemMatches(client: Client, ref: TaskTokenRef, idx: number): Promise<boolean> {
+  let pending;
+  try {
+    pending = (await client.workflow.getHandle(ref.workflowId, ref.runId || undefined).describe()).raw.pendingActivities ?? [];
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return false;
+    throw err;
+  }
+  const activity = pending.find((a) => a.activityId === ref.activityId);
+  if (!activity) return true;
+  const payload = activity.heartbeatDetails?.payloads?.[0];
+  const details = payload ? defaultPayloadConverter.fromPayload<{ idx?: unknown }>(payload) : undefined;
+  return details?.idx === idx;
+}
+
 /** OpenAPI description of this router. */
 export const callbackDocs: RouteDoc[] = [
   {
@@ -72,6 +98,6 @@ export const callbackDocs: RouteDoc[] = [
     },
     summary: 'Completion report from a serverless GPU provider (HMAC-signed, no JWT)',
     response: { status: 200, data: CallbackResponse },
-    errors: ['UNAUTHORIZED', 'VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE'],
+    errors: ['UNAUTHORIZED', 'NOT_FOUND', 'VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE'],
   },
 ];

@@ -1,25 +1,21 @@
-import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { Middleware } from 'koa';
-import type { DataSource } from 'typeorm';
-import { v7 as uuidv7 } from 'uuid';
+import { LessThan, type DataSource } from 'typeorm';
 import type { Storage } from '../../services/storage';
-import { isDuplicateKey } from '../../services/transaction';
 import type { Config } from '../../domain/config';
 import { type ItemStatus } from '../../domain/jobStates';
-import { planOf } from '../../domain/plans';
-import { findPreset } from '../../domain/presets';
 import type { UploadContentType } from '../../domain/storageKeys';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
-import type { JobInput } from '../../workflows/contract';
-import type { JobState, ReserveResult } from '../../domain/jobData';
-import { ApiError, notFound } from '../errors';
-import { resolveExecute } from '../executeRequest';
+import { Rule } from '../../entities/Rule';
+import type { JobState } from '../../domain/jobData';
+import { ApiError } from '../errors';
+import { resolveExecute, type RuleLookup } from '../executeRequest';
 import { answerWithEtag } from '../conditional';
 import { cancelJob } from '../jobCancel';
-import { createJobReader } from '../jobReader';
+import { createJobCreator } from '../jobCreate';
+import { createJobReader, IS_JOB } from '../jobReader';
 import { assertUploaded, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
 import { jobView, summaryFromLog } from '../jobViews';
@@ -35,22 +31,7 @@ import {
   JobViewQuery,
   ListJobsQuery,
 } from '../schemas';
-import { body, parseOrThrow, query, validationError } from '../validate';
-import { currentUser } from './me';
-
-/** The API error of a refused reservation. */
-function refusal(outcome: Exclude<ReserveResult, { ok: true }>): ApiError {
-  if (outcome.code === 'INSUFFICIENT_CREDITS') {
-    return new ApiError('INSUFFICIENT_CREDITS', `this job needs ${outcome.needed} credits, ${outcome.available} available`, {
-      needed: outcome.needed,
-      available: outcome.available,
-    });
-  }
-  return new ApiError('TOO_MANY_ACTIVE_JOBS', `at most ${outcome.limit} active jobs on this plan`, {
-    limit: outcome.limit,
-    active: outcome.active,
-  });
-}
+import { body, parseOrThrow, query } from '../validate';
 
 /** What the job routes need. */
 export interface JobsDeps {
@@ -69,114 +50,26 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   const router = new Router<RequestState>();
 
   const reader = createJobReader(ds, workflows);
+  const createJob = createJobCreator({ ds, workflows, config });
+  const findRule: RuleLookup = (id, userId) => ds.getRepository(Rule).findOneBy({ id, userId });
   const ownJob = reader.ownJob;
   const jobState = reader.state;
   const view = (state: JobState, job: JobLog) => jobView(state, job.contentType as UploadContentType, storage, ttl);
 
   router.post('/jobs', deps.auth, async (ctx) => {
     const input = body(ctx, CreateJobRequest);
-    const key = ctx.get('Idempotency-Key') ? parseOrThrow(IdempotencyKey, ctx.get('Idempotency-Key'), 'Idempotency-Key header') : null;
-    const preset = findPreset(input.preset_id);
-    if (!preset) throw notFound(`preset '${input.preset_id}'`);
-    const user = await currentUser(ds, ctx.state.userId);
-    const plan = planOf(user.plan);
-    if (input.item_count > plan.maxItemsPerJob) {
-      throw validationError([{ path: ['item_count'], message: `at most ${plan.maxItemsPerJob} items per job on the ${plan.id} plan` }]);
-    }
-    const requestHash = createHash('sha256')
-      .update(JSON.stringify([input.preset_id, input.item_count, input.content_type]))
-      .digest('hex');
-
-    const replay = async (existing: JobLog): Promise<void> => {
-      if (existing.requestHash !== requestHash) {
-        throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body', {
-          job_id: existing.id,
-        });
-      }
-      return finish(existing, 200);
-    };
-    const create = async (): Promise<void> => {
-      if (key) {
-        const existing = await jobs.findOneBy({ userId: user.id, idempotencyKey: key });
-        if (existing) return replay(existing);
-      }
-      const now = new Date();
-      const job = jobs.create({
-        id: uuidv7(),
-        userId: user.id,
-        presetId: preset.id,
-        status: 'created',
-        itemCount: input.item_count,
-        contentType: input.content_type,
-        idempotencyKey: key,
-        requestHash,
-        concepts: null,
-        protect: null,
-        params: null,
-        creditsReserved: 0,
-        creditsCharged: 0,
-        creditsRefunded: 0,
-        errorCode: null,
-        errorMessage: null,
-        createdAt: now,
-        updatedAt: now,
-        finishedAt: null,
-      });
-      try {
-        await jobs.insert(job);
-      } catch (err) {
-        if (!(key && isDuplicateKey(err))) throw err;
-        // The same key raced in from a concurrent request: answer like a retry of it (or afresh if it is gone).
-        const raced = await jobs.findOneBy({ userId: user.id, idempotencyKey: key });
-        return raced ? replay(raced) : create();
-      }
-      return finish(job, 201);
-    };
-    /**
-     * Learns the reservation of a job whose create has not learned it yet — the first request, a concurrent one with
-     * the same key, or a retry after an unclear failure: the start attaches to the job's running workflow
-     * (USE_EXISTING) and its reserve update answers every caller with the same outcome — then answers.
-     */
-    const finish = async (job: JobLog, status: 200 | 201): Promise<void> => {
-      if (job.status === 'created' && job.creditsReserved === 0) {
-        let outcome: ReserveResult | null;
-        try {
-          outcome = await workflows.start(jobInput(job));
-        } catch (err) {
-          // Unknown whether the workflow started. With an Idempotency-Key the row stays and a retry with the key
-          // re-drives this same job; without one, stop the workflow if it did start and drop the row.
-          if (!key) {
-            await workflows.cancelQuietly(job.id);
-            await jobs.delete({ id: job.id });
-          }
-          throw err;
-        }
-        if (!outcome?.ok) {
-          await jobs.delete({ id: job.id }); // refused (or its workflow already ended): the job never existed
-          if (!outcome) return create();
-          throw refusal(outcome);
-        }
-        job.creditsReserved = outcome.amount;
-        await jobs.update({ id: job.id }, { creditsReserved: outcome.amount });
-      }
-      ctx.status = status;
-      // Upload URLs only while uploads are still expected.
-      const tickets = job.status === 'created' ? await uploadTickets(storage, job, ttl) : [];
-      ctx.body = { job: await view(await jobState(job), job), uploads: tickets };
-    };
-    const jobInput = (job: JobLog): JobInput => ({
-      jobId: job.id,
-      userId: job.userId,
-      presetId: job.presetId,
-      itemCount: job.itemCount,
-      contentType: job.contentType as UploadContentType,
-      unitCost: plan.unitCost,
-      uploadTimeout: config.UPLOAD_TIMEOUT,
-      gpuTaskQueue: config.GPU_TASK_QUEUE,
-      cpuTaskQueue: config.CPU_TASK_QUEUE,
-      maxInFlight: config.JOB_MAX_IN_FLIGHT,
+    const header = ctx.get('Idempotency-Key');
+    const idempotencyKey = header ? parseOrThrow(IdempotencyKey, header, 'Idempotency-Key header') : null;
+    const { job, status } = await createJob(ctx.state.userId, {
+      presetId: input.preset_id,
+      itemCount: input.item_count,
+      contentType: input.content_type,
+      idempotencyKey,
     });
-    await create();
+    ctx.status = status;
+    // Upload URLs only while uploads are still expected.
+    const tickets = job.status === 'created' ? await uploadTickets(storage, job, ttl) : [];
+    ctx.body = { job: await view(await jobState(job), job), uploads: tickets };
   });
 
   router.post('/jobs/:id/confirm-upload', deps.auth, async (ctx) => {
@@ -193,10 +86,10 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   router.post('/jobs/:id/execute', deps.auth, async (ctx) => {
     const input = body(ctx, ExecuteJobRequest);
     const job = await ownJob(ctx.state.userId, ctx.params.id);
-    const resolved = await resolveExecute(ds, job, input);
-    // The workflow, not the DB mirror (which trails it by a flush), decides whether the job can execute now.
-    const state = await workflowCall(job, () => workflows.execute(job.id, resolved.execute));
-    await jobs.update({ id: job.id }, { concepts: resolved.concepts, protect: resolved.protect, params: resolved.execute.params });
+    const rule = await resolveExecute(findRule, job, input);
+    // The workflow, not the DB mirror (which trails it by a flush), decides whether the job can execute now; its
+    // mirror records the rule.
+    const state = await workflowCall(job, () => workflows.execute(job.id, rule));
     ctx.status = 202;
     ctx.body = await view(state, job);
   });
@@ -222,14 +115,11 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
 
   router.get('/jobs', deps.auth, async (ctx) => {
     const q = query(ctx, ListJobsQuery);
-    const qb = jobs
-      .createQueryBuilder('j')
-      .where('j.user_id = :u', { u: ctx.state.userId })
-      .orderBy('j.id', 'DESC')
-      .take(q.limit + 1);
-    if (q.cursor) qb.andWhere('j.id < :c', { c: q.cursor });
-    qb.andWhere("NOT (j.status = 'created' AND j.credits_reserved = 0)"); // creates in progress (see isUnreserved)
-    const rows = await qb.getMany();
+    const rows = await jobs.find({
+      where: { userId: ctx.state.userId, ...IS_JOB, ...(q.cursor ? { id: LessThan(q.cursor) } : {}) },
+      order: { id: 'DESC' },
+      take: q.limit + 1,
+    });
     const page = rows.slice(0, q.limit);
     const counts = await itemCounts(page.map((j) => j.id));
     ctx.body = {
@@ -284,7 +174,15 @@ export const jobsDocs: RouteDoc[] = [
       },
     },
     response: { status: 201, data: CreateJobResponse, description: 'created (200 when an Idempotency-Key replays an earlier create)' },
-    errors: [...bodyErrors, 'NOT_FOUND', 'INSUFFICIENT_CREDITS', 'TOO_MANY_ACTIVE_JOBS', 'IDEMPOTENCY_KEY_REUSED', 'UNAVAILABLE'],
+    errors: [
+      ...bodyErrors,
+      'NOT_FOUND',
+      'INSUFFICIENT_CREDITS',
+      'TOO_MANY_ACTIVE_JOBS',
+      'IDEMPOTENCY_KEY_REUSED',
+      'INVALID_STATE',
+      'UNAVAILABLE',
+    ],
   },
   {
     method: 'post',

@@ -3,19 +3,11 @@ import type { Middleware } from 'koa';
 import type { DataSource } from 'typeorm';
 import { planOf } from '../../domain/plans';
 import { Rule } from '../../entities/Rule';
-import { User } from '../../entities/User';
-import { ApiError } from '../errors';
+import { currentUser } from '../currentUser';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
 import { MeResponse } from '../schemas';
 import { creditsView } from '../views';
-
-/** Loads the authenticated user; a token for a user that no longer exists is treated as invalid. */
-export async function currentUser(ds: DataSource, userId: string | undefined): Promise<User> {
-  const user = userId ? await ds.getRepository(User).findOneBy({ id: userId }) : null;
-  if (!user) throw new ApiError('UNAUTHORIZED', 'unknown user');
-  return user;
-}
 
 /** `GET /me`: credits, limits and usage. */
 export function createMeRouter(deps: { ds: DataSource; auth: Middleware<RequestState> }): Router<RequestState> {

@@ -15,7 +15,7 @@ import type { RouteDoc } from '../openapi';
 import { CreateRuleRequest, DeletedResponse, RuleView, UpdateRuleRequest } from '../schemas';
 import { body, validationError } from '../validate';
 import { ruleView } from '../views';
-import { currentUser } from './me';
+import { currentUser } from '../currentUser';
 
 /** Checks a rule's concepts/protect/operations against its preset: 404 for an unknown preset, else 400 per problem. */
 export function assertRuleFitsPreset(presetId: string, concepts: string[], protect: string[], params?: RuleParams): void {

@@ -429,9 +429,13 @@ describe('deploy manifests', () => {
       assert.ok(gpuDeps.instructions.some((i) => i.op === 'ARG' && /^ONNXRUNTIME_NODE_INSTALL(=skip)?$/.test(i.args)));
       assert.ok(
         gpuDeps.instructions.some(
-          (i) => i.op === 'RUN' && /ONNXRUNTIME_NODE_INSTALL="?\$\{?ONNXRUNTIME_NODE_INSTALL\}?"? npm ci/.test(i.args),
+          (i) =>
+            i.op === 'RUN' &&
+            /ONNXRUNTIME_NODE_INSTALL="?\$\{?ONNXRUNTIME_NODE_INSTALL\}?"? node node_modules\/onnxruntime-node\/script\/install/.test(
+              i.args,
+            ),
         ),
-        'the build arg is not passed to npm ci',
+        "the build arg is not passed to onnxruntime-node's install script",
       );
       for (const target of ['api', 'worker']) {
         const runs = modulesStage(target).instructions.filter((i) => i.op === 'RUN');
@@ -440,12 +444,28 @@ describe('deploy manifests', () => {
           `${target}: the CPU image downloads CUDA binaries`,
         );
       }
-      // .npmrc (onnxruntime-node-install=skip) is part of the install context.
-      assert.match(read('.npmrc'), /^onnxruntime-node-install=skip$/m);
+      // npm >= 11.16 never runs onnxruntime-node's install script (the CUDA download): package.json denies it.
+      assert.equal(JSON.parse(read('package.json')).allowScripts['onnxruntime-node'], false);
+      assert.doesNotMatch(read('.npmrc'), /onnxruntime/, 'no unknown npm config key');
       const toolchainCopy = chain(gpuDeps.name)
         .flatMap((s) => s.instructions)
         .find((i) => i.op === 'COPY' && /package-lock/.test(i.args));
       assert.ok(toolchainCopy && /\.npmrc/.test(toolchainCopy.args), 'the dependency stages do not COPY .npmrc');
+    });
+
+    it('builds the runpod-worker target on the GPU image: the pinned runpod SDK runs handler.py from dist/', () => {
+      const stage = byName.get('runpod-worker');
+      assert.ok(stage, 'target runpod-worker is missing');
+      assert.equal(stage.base, 'gpu-worker', 'the Runpod worker carries the same engine and node_modules as the fleet');
+      const pin = /^RUNPOD_PINS="([^"]+)"$/m.exec(read('scripts/tools.sh'));
+      assert.ok(pin, 'scripts/tools.sh pins runpod');
+      const install = stage.instructions.find((i) => i.op === 'RUN' && /pip install/.test(i.args));
+      assert.ok(install && install.args.includes(pin[1]), `the image installs ${pin[1]}, as the tests do`);
+      const argv = JSON.parse(find('runpod-worker', 'CMD')!.args);
+      assert.match(argv[0], /python/);
+      assert.equal(argv[1], 'dist/gpu-activities/runpodHandler/handler.py');
+      assert.ok(exists('gpu-activities/runpodHandler/handler.py') && exists('gpu-activities/runpodHandler/engine.ts'));
+      assert.doesNotMatch(find('runpod-worker', 'USER')!.args, /^(root|0)$/);
     });
 
     it('health-checks the api target and sets only configuration variables as ENV', () => {

@@ -21,10 +21,13 @@ describe('POST /jobs/{id}/callback (serverless GPU provider completes an activit
     db = await createTestDatabase('sqlite');
     system = await startTestSystem(db, { gpu: false, cpu: false });
     connection = await NativeConnection.connect({ address: system.config.TEMPORAL_ADDRESS });
-    // A provider adapter: `segment` hands its task token to the "provider" and completes later via the callback.
+    // A provider adapter: `segment` records its item in the heartbeat details (what the callback route checks), hands
+    // its task token to the "provider" and completes later via the callback.
     const gpu: GpuActivities = {
       async segment(input) {
-        handedOut.push({ token: Buffer.from(Context.current().info.taskToken), input });
+        const token = Buffer.from(Context.current().info.taskToken);
+        await system.client.activity.heartbeat(token, { idx: input.item.idx });
+        handedOut.push({ token, input });
         throw new CompleteAsyncError();
       },
     };
@@ -95,6 +98,19 @@ describe('POST /jobs/{id}/callback (serverless GPU provider completes an activit
       status: 'done',
       result: { width: 640, height: 480, masks: { wall: maskKey(userId, jobId, idx, 'wall') }, coverage: { wall: 0.5 } },
     };
+    // A valid signature does not let one job's token complete another job, or another item of the same job.
+    const { token: otherUser } = await system.api.signUp();
+    const other = (
+      await system.api.request('POST', '/jobs', {
+        token: otherUser,
+        body: { preset_id: 'interior', item_count: 1, content_type: 'image/png' },
+      })
+    ).body.data.job.id;
+    const elsewhere = await post(other, payload);
+    assert.equal(elsewhere.status, 404, JSON.stringify(elsewhere.body));
+    assert.equal(elsewhere.body.error.code, 'NOT_FOUND');
+    const wrongItem = await post(jobId, { ...payload, idx: idx + 1 });
+    assert.equal(wrongItem.status, 404, JSON.stringify(wrongItem.body));
     const first = await post(jobId, payload);
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.deepEqual(first.body.data, { accepted: true, duplicate: false });

@@ -11,6 +11,24 @@ describe('config', () => {
     assert.equal(c.JWT_SECRET, DEV_JWT_SECRET);
   });
 
+  it('requires the Runpod endpoint and key with GPU_PROVIDER=runpod, and a poll below the heartbeat timeout', () => {
+    assert.equal(parseConfig({}).GPU_PROVIDER, 'fleet');
+    assert.throws(
+      () => parseConfig({ GPU_PROVIDER: 'runpod', RUNPOD_POLL_INTERVAL: '30s' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(
+          err.problems.map((p) => p.split(':')[0]),
+          ['RUNPOD_ENDPOINT_ID', 'RUNPOD_API_KEY', 'RUNPOD_POLL_INTERVAL'],
+        );
+        return true;
+      },
+    );
+    const c = parseConfig({ GPU_PROVIDER: 'runpod', RUNPOD_ENDPOINT_ID: 'abc123', RUNPOD_API_KEY: 'key' });
+    assert.equal(c.RUNPOD_API_BASE, 'https://api.runpod.ai/v2');
+    assert.equal(durationMs(c.RUNPOD_POLL_INTERVAL), 5000);
+  });
+
   it('treats empty strings as unset', () => {
     assert.equal(parseConfig({ PORT: '' }).PORT, 3000);
   });

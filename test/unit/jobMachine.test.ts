@@ -3,7 +3,7 @@ import { InvalidStateError, JobMachine, type ItemResult } from '../../domain/job
 import type { RuleParams } from '../../domain/ruleParams';
 
 const params: RuleParams = { operations: [{ concept: 'wall', op: 'recolor', color: '#A3B18A', strength: 1 }], feather_px: 0 };
-const rule = { concepts: ['wall'], protect: ['person'], params };
+const rule = { concepts: [{ id: 'wall', prompt: 'wall' }], protect: [{ id: 'person', prompt: 'person' }], params };
 const result = (idx: number): ItemResult => ({
   resultKey: `out/${idx}.png`,
   previewKey: `prev/${idx}.jpg`,
@@ -167,7 +167,9 @@ describe('JobMachine', () => {
     const first = m.takeRecord();
     assert.equal(first.job.status, 'queued');
     assert.equal(first.job.contentType, 'image/jpeg');
-    assert.deepEqual(first.rule, rule);
+    assert.deepEqual(first.rule, { concepts: ['wall'], protect: ['person'], params }, 'the mirror stores ids');
+    assert.deepEqual(m.rule, rule, 'the machine keeps the whole execute input');
+    assert.ok(first.job.reservedAt, 'the record says when the credits were held');
     assert.deepEqual(first.items, []);
     m.itemStarted(3);
     m.itemStarted(1);

@@ -61,7 +61,7 @@ describeEachDatabase('job activities', (db) => {
     const m = machine(3);
     await insertApiRow(m);
     m.confirmUpload();
-    m.execute({ concepts: ['wall'], protect: ['person'], params });
+    m.execute({ concepts: [{ id: 'wall', prompt: 'wall' }], protect: [{ id: 'person', prompt: 'person' }], params });
     m.itemStarted(0);
     m.itemStarted(1);
     m.itemDone(0, result(0));
@@ -73,6 +73,8 @@ describeEachDatabase('job activities', (db) => {
     await acts.recordJob(m.takeRecord());
     const row = await db().ds.getRepository(JobLog).findOneByOrFail({ id: m.input.jobId });
     assert.equal(row.idempotencyKey, 'k1', 'API columns are kept');
+    assert.ok(row.reservedAt, 'the mirror makes the row a job');
+    assert.equal(row.creditsReserved, 3);
     assert.deepEqual([row.status, row.creditsCharged, row.creditsRefunded], ['done', 1, 2]);
     assert.deepEqual(row.concepts, ['wall']);
     assert.deepEqual(row.params, params);
@@ -96,7 +98,7 @@ describeEachDatabase('job activities', (db) => {
     const m = machine(500);
     await insertApiRow(m);
     m.confirmUpload();
-    m.execute({ concepts: ['wall'], protect: [], params });
+    m.execute({ concepts: [{ id: 'wall', prompt: 'wall' }], protect: [], params });
     for (let i = 0; i < 500; i++) {
       m.itemStarted(i);
       m.itemDone(i, result(i));

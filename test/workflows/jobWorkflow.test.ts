@@ -217,11 +217,11 @@ describe('job workflow', function () {
     assert.deepEqual([user.reserved, user.activeJobs], [0, 0]);
   });
 
-  it('a ledger failure at reserve fails the update (UNAVAILABLE) and the job, holding nothing', async () => {
+  it('an unknown user at reserve fails the update as UNKNOWN_USER (not as an outage) and the job, holding nothing', async () => {
     await assert.rejects(createJob(h, { itemCount: 1, userId: uuidv7() }), (err: unknown) => {
       assert.ok(err instanceof WorkflowUpdateFailedError);
       assert.ok(err.cause instanceof ApplicationFailure);
-      assert.equal(err.cause.type, 'UNAVAILABLE');
+      assert.equal(err.cause.type, 'UNKNOWN_USER');
       return true;
     });
   });

@@ -7,7 +7,8 @@ import { fromHistoryJson } from './historyJson';
 // Recorded by scripts/record-histories.ts. Replaying them against today's workflow code fails on any change that is
 // not guarded by patched(): exactly the change that would break jobs already running in production.
 // The `-v1` files were recorded before the patches 'throttled-flush' and 'bounded-cancel-wait', the `-v2` files with
-// them but before 'cpu-fleet' (applyRule on the GPU queue); each replays down the old branches. The others were
+// them but before 'cpu-fleet' (applyRule on the GPU queue), the `-v3` files with those but before 'reserve-mirrored'
+// (the reserve update answers without waiting for the mirror); each replays down the old branches. The others were
 // recorded with every patch. Keep old recordings until no job of that code can still be running.
 const DIR = path.join(__dirname, 'histories');
 const files = fs

@@ -7,8 +7,8 @@ const TABLES = ['users', 'rules', 'jobs_log', 'job_items_log', 'billing_events']
  * utf8mb4_general_ci folds case (`IDEM-X` would replay `idem-x`'s job), SQLite's default BINARY does not.
  * SQLite already compares bytes, so this is a no-op there.
  */
-export class BinaryCollation1764500000000 implements MigrationInterface {
-  name = 'BinaryCollation1764500000000';
+export class BinaryCollation1795980000000 implements MigrationInterface {
+  name = 'BinaryCollation1795980000000';
 
   async up(q: QueryRunner): Promise<void> {
     if (q.connection.options.type === 'better-sqlite3') return;
