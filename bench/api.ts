@@ -63,6 +63,7 @@ async function seedDoneJob(ds: import('typeorm').DataSource, userId: string, n: 
     createdAt: now,
     updatedAt: now,
     finishedAt: now,
+    reservedAt: now,
   });
   const rows = Array.from({ length: n }, (_, idx) => ({
     jobId: id,

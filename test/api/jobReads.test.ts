@@ -53,6 +53,7 @@ describeEachDatabase('GET /jobs/{id} read path', (db) => {
       createdAt: now,
       updatedAt: now,
       finishedAt: now,
+      reservedAt: now,
     });
     const rows = Array.from({ length: N }, (_, idx) => ({
       jobId,
