@@ -94,7 +94,10 @@ export function createJobWorkflows(client: Client, taskQueue: string, callTimeou
         typedSearchAttributes: jobSearchAttributes(input.userId, input.presetId, 'created'),
       });
       try {
-        return { kind: 'answered', result: await client.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation }) };
+        const result = await client.withDeadline(Date.now() + callTimeoutMs, () =>
+          client.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation }),
+        );
+        return { kind: 'answered', result };
       } catch (err) {
         // A job id is never started twice: its workflow ran, and ended, without this create learning the outcome.
         if (err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'ended' };
