@@ -6,8 +6,10 @@ import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { Credits } from '../services/credits';
 import type { Storage } from '../services/storage';
-import type { Config } from '../domain/config';
+import { durationMs, type Config } from '../domain/config';
+import { User } from '../entities/User';
 import { requireAuth } from './auth';
+import { isClientAbort } from './clientAborts';
 import { createApiMetrics } from './metrics';
 import { jsonBody } from './middleware/body';
 import { envelope, type RequestState } from './middleware/envelope';
@@ -19,7 +21,7 @@ import { createMeRouter, meDocs } from './routes/me';
 import { createPresetsRouter, presetsDocs } from './routes/presets';
 import { createRulesRouter, rulesDocs } from './routes/rules';
 import { callbackDocs, createCallbackRouter } from './routes/callback';
-import { createJobEventsRouter, jobEventsDocs } from './routes/jobEvents';
+import { createJobEventsRouter, finished, jobEventsDocs } from './routes/jobEvents';
 import { createJobsRouter, jobsDocs } from './routes/jobs';
 import { createProvidersRouter, providersDocs } from './routes/providers';
 import { createExportsRouter, exportsDocs } from './routes/exports';
@@ -27,6 +29,8 @@ import { createVariantsRouter, variantsDocs } from './routes/variants';
 import { createVariantWorkflows } from './variantWorkflows';
 import { variantSummaries } from './variantViews';
 import { createJobReader } from './jobReader';
+import { withPresignCache } from './presignCache';
+import { createSseHub } from './sseHub';
 import { createJobWorkflows } from './jobWorkflows';
 
 /** What the app needs, wired explicitly by the server entry (or a test). */
@@ -83,7 +87,8 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // left are whatever the client sent, so they must never key the sign-up rate limit.
   const hops = deps.config.TRUST_PROXY_HOPS;
   const app = new Koa<RequestState>({ proxy: hops > 0, maxIpsCount: hops });
-  const auth = requireAuth(deps.config.JWT_SECRET);
+  const users = deps.ds.getRepository(User);
+  const auth = requireAuth(deps.config.JWT_SECRET, (id) => users.existsBy({ id }));
   const metrics = createApiMetrics({ ds: deps.ds });
   let document: Record<string, unknown> | undefined;
 
@@ -104,19 +109,28 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     createRulesRouter({ ds: deps.ds, auth }),
   ];
   if (deps.jobs) {
-    const { storage, temporal } = deps.jobs;
-    const workflows = createJobWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE);
+    const { temporal } = deps.jobs;
+    const storage = withPresignCache(deps.jobs.storage, deps.config.PRESIGN_TTL_SECONDS);
+    const callTimeoutMs = durationMs(deps.config.TEMPORAL_CALL_TIMEOUT);
+    const workflows = createJobWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE, callTimeoutMs);
     const reader = createJobReader(deps.ds, workflows);
+    const hub = createSseHub({
+      reader,
+      variants: (jobId) => variantSummaries(deps.ds, jobId),
+      finished,
+      maxPerUser: deps.config.SSE_MAX_STREAMS_PER_USER,
+    });
+    metrics.observeSse(hub);
     routers.push(
       createJobsRouter({ ds: deps.ds, storage, workflows, config: deps.config, auth }),
       createJobEventsRouter({
         reader,
+        hub,
         storage,
         presignTtl: deps.config.PRESIGN_TTL_SECONDS,
         auth,
-        variants: (jobId) => variantSummaries(deps.ds, jobId),
       }),
-      createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
+      createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET, callTimeoutMs }),
       createProvidersRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
     );
     const compare = { ds: deps.ds, storage, reader, config: deps.config, auth };
@@ -127,11 +141,14 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     );
   }
 
-  // Koa reports errors it caught outside the envelope here (a response stream that broke). A client that closes an SSE
-  // stream or a download early is routine, not an error of ours; anything else is logged with its stack.
+  // Koa reports errors it caught outside the envelope here (a response stream that broke, a socket Node's parser
+  // gave up on). A client that closes an SSE stream, a download or its connection early is routine, not an error of
+  // ours; anything else is logged with its stack.
   app.on('error', (err: Error & { code?: string }) => {
-    if (['ERR_STREAM_PREMATURE_CLOSE', 'EPIPE', 'ECONNRESET'].includes(err.code ?? '')) deps.log.debug({ err }, 'client went away');
-    else deps.log.error({ err }, 'unhandled error');
+    if (isClientAbort(err)) {
+      metrics.clientAborts.inc();
+      deps.log.debug({ err }, 'client went away');
+    } else deps.log.error({ err }, 'unhandled error');
   });
   app.use(metrics.middleware);
   app.use(envelope({ log: deps.log }));

@@ -43,3 +43,6 @@ export class ApiError extends Error {
 export function notFound(what: string): ApiError {
   return new ApiError('NOT_FOUND', `${what} not found`);
 }
+
+/** The Retry-After of a 503: dependencies come back in seconds (a restart), and clients should not hammer them. */
+export const RETRY_AFTER = { 'Retry-After': '5' };

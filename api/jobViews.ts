@@ -75,17 +75,29 @@ export function jobSummary(state: JobState): JobSummaryView {
   };
 }
 
-/** The full JobView with short-lived presigned GET URLs for every stored object of every item. */
+/** Which items a JobView lists: `items_offset` and `items_limit` of `GET /jobs/{id}`. */
+export interface ItemPage {
+  offset: number;
+  limit: number;
+}
+
+/** The JobView with short-lived presigned GET URLs for every stored object of the items of `page` (all without). */
 export async function jobView(
   state: JobState,
   contentType: UploadContentType,
   storage: Storage,
   ttlSeconds: number,
-  extras: { params?: RuleParams | null; variants?: z.input<typeof VariantSummary>[] } = {},
+  extras: { params?: RuleParams | null; variants?: z.input<typeof VariantSummary>[]; page?: ItemPage } = {},
 ): Promise<z.input<typeof JobView>> {
   const url = (key: string | undefined) => (key ? storage.presignGet(key, ttlSeconds) : Promise.resolve(null));
+  // Uploads are whatever the phone sent: served as the declared image type and as a download, so a text/html body
+  // on an image ticket never renders as a page on the store's origin.
+  const inputUrl = (idx: number) =>
+    storage.presignGet(inputKey(state.userId, state.jobId, idx, contentType), ttlSeconds, { contentType, attachment: true });
+  const { page } = extras;
+  const listed = page ? state.items.slice(page.offset, page.offset + page.limit) : state.items;
   const items = await Promise.all(
-    state.items.map(async (item): Promise<z.input<typeof ItemView>> => {
+    listed.map(async (item): Promise<z.input<typeof ItemView>> => {
       const maskEntries = await Promise.all(
         Object.entries(item.masks ?? {}).map(async ([c, k]) => [c, await storage.presignGet(k, ttlSeconds)] as const),
       );
@@ -93,7 +105,7 @@ export async function jobView(
         idx: item.idx,
         status: item.status,
         error: item.error ?? null,
-        input_url: await url(inputKey(state.userId, state.jobId, item.idx, contentType)),
+        input_url: await inputUrl(item.idx),
         result_url: await url(item.resultKey),
         preview_url: await url(item.previewKey),
         masks: Object.fromEntries(maskEntries),

@@ -2,7 +2,13 @@
  * The API's side of the job workflow: start it with the credit reservation (Update-with-Start), send updates, read
  * its state, and turn Temporal's errors into API errors. Routes talk to workflows only through this module.
  */
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
+  isGrpcServiceError,
+  type Client,
+} from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import {
   INVALID_STATE,
@@ -19,7 +25,10 @@ import {
 } from '../workflows/contract';
 import type { JobState, ReserveResult } from '../domain/jobData';
 import { jobSearchAttributes } from '../workflows/searchAttributes';
-import { ApiError } from './errors';
+import { ApiError, RETRY_AFTER } from './errors';
+
+/** How long a cancel waits for the workflow's answer once accepted: its own bound on settling (20 s) and a margin. */
+const CANCEL_SETTLE_MS = 30_000;
 
 /** Raised when the workflow of a job no longer exists (closed and past retention). */
 export class WorkflowGoneError extends Error {}
@@ -28,7 +37,7 @@ export class WorkflowGoneError extends Error {}
 const UPDATE_FAILURES: Record<string, (message: string) => ApiError> = {
   [INVALID_STATE]: (message) => new ApiError('INVALID_STATE', message),
   // The reserve update's failures: the ledger was down, or it named a permanent reason.
-  UNAVAILABLE: () => new ApiError('UNAVAILABLE', 'the credit ledger is unavailable, try again shortly'),
+  UNAVAILABLE: () => new ApiError('UNAVAILABLE', 'the credit ledger is unavailable, try again shortly', undefined, RETRY_AFTER),
   UNKNOWN_USER: () => new ApiError('UNAUTHORIZED', 'unknown user'),
   JOB_SETTLED: () => new ApiError('INVALID_STATE', 'the job has already settled'),
 };
@@ -48,17 +57,9 @@ export function mapTemporalError(err: unknown): Error {
     (grpc && (grpc.code === 14 || grpc.code === 4)) ||
     /ECONNREFUSED|Failed to connect|Connection dropped/i.test(String((err as Error)?.message))
   ) {
-    return new ApiError('UNAVAILABLE', 'the workflow service is unavailable, try again shortly');
+    return new ApiError('UNAVAILABLE', 'the workflow service is unavailable, try again shortly', undefined, RETRY_AFTER);
   }
   return err as Error;
-}
-
-async function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw mapTemporalError(err);
-  }
 }
 
 /**
@@ -68,9 +69,18 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
  */
 export type StartOutcome = { kind: 'answered'; result: ReserveResult } | { kind: 'ended' } | { kind: 'failed'; error: ApiError };
 
-/** Job workflow operations for the API. */
-export function createJobWorkflows(client: Client, taskQueue: string) {
+/** Job workflow operations for the API; every call gives up after `callTimeoutMs` (then UNAVAILABLE). */
+export function createJobWorkflows(client: Client, taskQueue: string, callTimeoutMs: number) {
   const handle = (jobId: string) => client.workflow.getHandle(jobWorkflowId(jobId));
+  // A deadline on every gRPC call inside fn: with the orchestration worker down an update or query would otherwise
+  // wait for a poller for as long as the server lets it (30 s and more), and with Temporal down reconnect forever.
+  const call = async <T>(fn: () => Promise<T>, timeoutMs = callTimeoutMs): Promise<T> => {
+    try {
+      return await client.withDeadline(Date.now() + timeoutMs, fn);
+    } catch (err) {
+      throw mapTemporalError(err);
+    }
+  };
   return {
     /** Starts the job's workflow — or attaches to it while it runs — and returns what it says of the reservation. */
     async start(input: JobInput): Promise<StartOutcome> {
@@ -84,7 +94,10 @@ export function createJobWorkflows(client: Client, taskQueue: string) {
         typedSearchAttributes: jobSearchAttributes(input.userId, input.presetId, 'created'),
       });
       try {
-        return { kind: 'answered', result: await client.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation }) };
+        const result = await client.withDeadline(Date.now() + callTimeoutMs, () =>
+          client.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation }),
+        );
+        return { kind: 'answered', result };
       } catch (err) {
         // A job id is never started twice: its workflow ran, and ended, without this create learning the outcome.
         if (err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'ended' };
@@ -95,12 +108,17 @@ export function createJobWorkflows(client: Client, taskQueue: string) {
     },
     confirmUpload: (jobId: string) => call(() => handle(jobId).executeUpdate(confirmUploadUpdate)),
     execute: (jobId: string, input: ExecuteInput) => call(() => handle(jobId).executeUpdate(executeUpdate, { args: [input] })),
-    cancel: (jobId: string) => call(() => handle(jobId).executeUpdate(cancelUpdate)),
+    /**
+     * The cancel update waits for the job to settle (up to the workflow's own bound, 20 s): only its acceptance by
+     * the workflow is held to the call deadline, so a dead worker is a fast 503 and a slow settle is no false one.
+     */
+    async cancel(jobId: string): Promise<JobState> {
+      const update = await call(() => handle(jobId).startUpdate(cancelUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED }));
+      return call(() => update.result(), CANCEL_SETTLE_MS);
+    },
     /** Best-effort cancel signal (the workflow may not exist, or Temporal may be down): never throws. */
     async cancelQuietly(jobId: string): Promise<void> {
-      await handle(jobId)
-        .signal(cancelSignal)
-        .catch(() => undefined);
+      await call(() => handle(jobId).signal(cancelSignal)).catch(() => undefined);
     },
     state: (jobId: string): Promise<JobState> => call(() => handle(jobId).query(stateQuery)),
   };

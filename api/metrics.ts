@@ -22,6 +22,11 @@ export function createApiMetrics(deps: { ds: DataSource }) {
     labelNames: ['code'] as const,
     registers: [registry],
   });
+  const clientAborts = new Counter({
+    name: 'http_client_aborts_total',
+    help: 'Requests and connections the client broke before the answer (not server errors)',
+    registers: [registry],
+  });
   new Gauge({
     name: 's3_jobs',
     help: 'Jobs by status (DB mirror)',
@@ -44,8 +49,28 @@ export function createApiMetrics(deps: { ds: DataSource }) {
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       end({ method: ctx.method, route: String(route), status: String(ctx.status) });
       const body = ctx.body as { error?: { code?: string } } | undefined;
-      if (body?.error?.code) errors.inc({ code: body.error.code });
+      if (ctx.state.clientAborted) clientAborts.inc();
+      else if (body?.error?.code) errors.inc({ code: body.error.code });
     }
   };
-  return { registry, middleware };
+  /** Exposes the SSE hub's open streams and polled jobs (one poll per job, however many streams follow it). */
+  const observeSse = (hub: { openStreams(): number; polledJobs(): number }) => {
+    new Gauge({
+      name: 'sse_open_streams',
+      help: 'Open GET /jobs/{id}/events streams',
+      registers: [registry],
+      collect() {
+        this.set(hub.openStreams());
+      },
+    });
+    new Gauge({
+      name: 'sse_polled_jobs',
+      help: 'Jobs the SSE hub polls (one poll loop per job)',
+      registers: [registry],
+      collect() {
+        this.set(hub.polledJobs());
+      },
+    });
+  };
+  return { registry, middleware, clientAborts, observeSse };
 }

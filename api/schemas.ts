@@ -136,6 +136,12 @@ export const ListJobsQuery = z.strictObject({
   cursor: z.string().min(1).max(64).optional(),
 });
 
+/** `GET /jobs/{id}` query: which items the JobView lists (a job has up to hundreds). */
+export const JobViewQuery = z.strictObject({
+  items_offset: z.coerce.number().int().min(0).default(0).describe('index of the first item listed'),
+  items_limit: z.coerce.number().int().min(1).max(100).default(100).describe('items listed at most (the job has item_count)'),
+});
+
 const StateError = z.object({ code: z.string(), message: z.string() });
 const ItemStatus = z.enum(['pending', 'running', 'done', 'failed', 'canceled']);
 const JobStatus = z.enum(['created', 'uploaded', 'queued', 'running', 'done', 'failed', 'canceled']);

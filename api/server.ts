@@ -8,6 +8,7 @@ import { createStorage } from '../services/storage';
 import { ConfigError, parseConfig } from '../domain/config';
 import { openDatabase } from '../entities/dataSource';
 import { createApp } from './app';
+import { readinessChecks } from './readiness';
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
@@ -22,11 +23,13 @@ async function main(): Promise<void> {
     credits: createCredits(ds),
     log,
     jobs: { storage, temporal: new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE }) },
-    checks: {
-      database: () => ds.query('SELECT 1'),
-      temporal: () => temporal.workflowService.getSystemInfo({}),
-      storage: () => storage.ping(),
-    },
+    checks: readinessChecks({
+      ds,
+      connection: temporal,
+      storage,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+    }),
   });
   const server = app.listen(config.PORT, () =>
     log.info({ port: config.PORT }, `API listening on http://127.0.0.1:${config.PORT} (docs at /docs)`),

@@ -29,6 +29,8 @@ const Env = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('s3-jobs'),
   GPU_TASK_QUEUE: z.string().default('s3-gpu'),
   CPU_TASK_QUEUE: z.string().default('s3-cpu'),
+  /** Deadline of every Temporal call the API makes: past it, reads use the DB mirror and writes answer 503. */
+  TEMPORAL_CALL_TIMEOUT: duration.default('5s'),
   STORAGE_S3_ENDPOINT: z.url().default('http://127.0.0.1:8333'),
   STORAGE_PUBLIC_ENDPOINT: z.url().optional(),
   STORAGE_ACCESS_KEY: z.string().min(1).default('s3dev'),
@@ -54,6 +56,8 @@ const Env = z.object({
   CPU_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(0),
   UPLOAD_TIMEOUT: duration.default('24h'),
   JOB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
+  /** Open `GET /jobs/{id}/events` streams a user may hold at once (more answer 429 RATE_LIMITED). */
+  SSE_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
   ANON_RATE_LIMIT: z.coerce.number().int().positive().default(20),
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   ANON_RATE_WINDOW: duration.default('1h'),

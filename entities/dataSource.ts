@@ -13,11 +13,12 @@ import { User } from './User';
 import { Initial1764158400000 } from './migrations/1764158400000-Initial';
 import { JobReservedAt1795977893378 } from './migrations/1795977893378-JobReservedAt';
 import { VariantsExports1764417600000 } from './migrations/1764417600000-VariantsExports';
+import { BinaryCollation1795980000000 } from './migrations/1795980000000-BinaryCollation';
 
 /** Every entity class. */
 export const ENTITIES = [User, Rule, JobLog, JobItemLog, BillingEvent, JobVariantLog, JobExportLog];
 /** Every migration, oldest first. */
-export const MIGRATIONS = [Initial1764158400000, VariantsExports1764417600000, JobReservedAt1795977893378];
+export const MIGRATIONS = [Initial1764158400000, VariantsExports1764417600000, JobReservedAt1795977893378, BinaryCollation1795980000000];
 
 /** Builds (does not connect) a data source for a `DATABASE_URL`. */
 export function createDataSource(url: string): DataSource {

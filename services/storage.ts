@@ -33,6 +33,14 @@ export interface ObjectHead {
   contentType?: string;
 }
 
+/** How a presigned GET serves the object: the headers the store answers with override what is stored. */
+export interface ServeAs {
+  /** Content-Type of the answer (an upload's declared image type, whatever the uploader sent). */
+  contentType?: string;
+  /** `Content-Disposition: attachment`: a browser saves the object instead of rendering it on the store's origin. */
+  attachment?: boolean;
+}
+
 /** The operations the rest of the system uses. */
 export interface Storage {
   readonly bucket: string;
@@ -47,7 +55,7 @@ export interface Storage {
   /** Deletes the object (a missing one is not an error). */
   delete(key: string): Promise<void>;
   presignPut(key: string, contentType: string, ttlSeconds: number): Promise<string>;
-  presignGet(key: string, ttlSeconds: number): Promise<string>;
+  presignGet(key: string, ttlSeconds: number, serveAs?: ServeAs): Promise<string>;
   ensureBucket(): Promise<void>;
   ping(): Promise<void>;
   destroy(): void;
@@ -152,12 +160,22 @@ export function createStorage(cfg: StorageConfig): Storage {
       }
     },
     presignPut(key, contentType, ttlSeconds) {
+      // Content-Type is a signed header, not a hoisted query parameter: the store itself refuses a PUT whose
+      // Content-Type differs from the ticket's (SignatureDoesNotMatch), so nothing but the promised type is stored.
       return getSignedUrl(signer, new PutObjectCommand({ Bucket, Key: key, ContentType: contentType }), {
         expiresIn: ttlSeconds,
+        signableHeaders: new Set(['content-type']),
+        unhoistableHeaders: new Set(['content-type']),
       });
     },
-    presignGet(key, ttlSeconds) {
-      return getSignedUrl(signer, new GetObjectCommand({ Bucket, Key: key }), { expiresIn: ttlSeconds });
+    presignGet(key, ttlSeconds, serveAs = {}) {
+      const command = new GetObjectCommand({
+        Bucket,
+        Key: key,
+        ResponseContentType: serveAs.contentType,
+        ResponseContentDisposition: serveAs.attachment ? `attachment; filename="${key.split('/').pop()}"` : undefined,
+      });
+      return getSignedUrl(signer, command, { expiresIn: ttlSeconds });
     },
     async ensureBucket() {
       try {

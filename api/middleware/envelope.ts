@@ -5,6 +5,8 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
+import { isClientAbort } from '../clientAborts';
+import { dependencyUnavailable, isDependencyDown } from '../dependencyErrors';
 import { ApiError } from '../errors';
 
 /** State every request carries. */
@@ -14,6 +16,8 @@ export interface RequestState {
   log: Logger;
   /** Set by routes that stream (SSE) so the envelope leaves their body alone. */
   raw?: boolean;
+  /** Set when the client broke the connection before the answer (counted apart from server errors). */
+  clientAborted?: boolean;
 }
 
 const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -41,8 +45,18 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
         ctx.body = { success: true, data: ctx.body, error: null, meta };
       }
     } catch (err) {
+      if (isClientAbort(err)) {
+        // Nobody is listening for an answer: note it, and leave the socket to Node.
+        ctx.state.clientAborted = true;
+        ctx.state.log.info({ method: ctx.method, path: ctx.path, code: (err as { code?: string }).code }, 'client aborted the request');
+        ctx.status = 400;
+        ctx.body = null;
+        return;
+      }
       const e = toApiError(err);
-      if (e.status >= 500) ctx.state.log.error({ err }, 'request failed');
+      // An outage (503) is reported by /readyz and the dependency's own alerts; a 500 is a bug of ours.
+      if (e.status === 503) ctx.state.log.warn({ err }, 'request failed: dependency unavailable');
+      else if (e.status >= 500) ctx.state.log.error({ err }, 'request failed');
       ctx.status = e.status;
       for (const [k, v] of Object.entries(e.headers ?? {})) ctx.set(k, v);
       ctx.body = { success: false, data: null, error: { code: e.code, message: e.message, details: e.details ?? {} }, meta };
@@ -54,6 +68,7 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (isDependencyDown(err)) return dependencyUnavailable();
   const status = (err as { status?: number })?.status;
   // Errors thrown by Koa/router themselves (405 from allowedMethods, 404…) carry a status; keep it, hide internals.
   if (status === 405) return new ApiError('METHOD_NOT_ALLOWED', (err as Error).message);

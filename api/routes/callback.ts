@@ -5,6 +5,7 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import { readTaskToken, type TaskTokenRef } from '../../services/taskTokens';
 import { jobWorkflowId } from '../../workflows/contract';
 import { ApiError, notFound } from '../errors';
+import { mapTemporalError } from '../jobWorkflows';
 import type { RequestState } from '../middleware/envelope';
 import { z } from 'zod';
 import type { RouteDoc } from '../openapi';
@@ -26,7 +27,7 @@ export function verifySignature(secret: string, raw: Buffer, header: string): bo
  * `{ idx }` in the activity's heartbeat details before it hands the token out); else 404 NOT_FOUND.
  * A duplicate delivery finds the activity already completed and answers 200 without counting it twice.
  */
-export function createCallbackRouter(deps: { client: Client; secret: string }): Router<RequestState> {
+export function createCallbackRouter(deps: { client: Client; secret: string; callTimeoutMs: number }): Router<RequestState> {
   const router = new Router<RequestState>();
   router.post('/jobs/:id/callback', async (ctx) => {
     const raw = (ctx.request as { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);
@@ -37,12 +38,14 @@ export function createCallbackRouter(deps: { client: Client; secret: string }): 
     if (!ref) throw new ApiError('VALIDATION_ERROR', 'task_token is not a valid task token', { fields: ['task_token'] });
     if (ref.workflowId !== jobWorkflowId(ctx.params.id) || !(await itemMatches(deps.client, ref, input.idx))) throw notFound('task');
     try {
-      if (input.status === 'done') await deps.client.activity.complete(token, input.result ?? {});
-      else
-        await deps.client.activity.fail(
-          token,
-          ApplicationFailure.nonRetryable(input.error?.message ?? 'provider reported a failure', input.error?.code ?? 'PROVIDER_FAILED'),
-        );
+      await deps.client.withDeadline(Date.now() + deps.callTimeoutMs, async () => {
+        if (input.status === 'done') await deps.client.activity.complete(token, input.result ?? {});
+        else
+          await deps.client.activity.fail(
+            token,
+            ApplicationFailure.nonRetryable(input.error?.message ?? 'provider reported a failure', input.error?.code ?? 'PROVIDER_FAILED'),
+          );
+      });
     } catch (err) {
       if (err instanceof ActivityNotFoundError) {
         ctx.body = { accepted: false, duplicate: true };
@@ -52,7 +55,7 @@ export function createCallbackRouter(deps: { client: Client; secret: string }): 
       if (err instanceof ActivityCompletionError && /task token/i.test(err.message)) {
         throw new ApiError('VALIDATION_ERROR', 'task_token is not a valid task token', { fields: ['task_token'] });
       }
-      throw err;
+      throw mapTemporalError(err);
     }
     ctx.body = { accepted: true, duplicate: false };
   });

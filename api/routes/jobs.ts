@@ -1,9 +1,10 @@
 import Router from '@koa/router';
+import { z } from 'zod';
 import type { Middleware } from 'koa';
 import { LessThan, type DataSource } from 'typeorm';
 import type { Storage } from '../../services/storage';
 import type { Config } from '../../domain/config';
-import { isTerminal, type ItemStatus } from '../../domain/jobStates';
+import { type ItemStatus } from '../../domain/jobStates';
 import type { UploadContentType } from '../../domain/storageKeys';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
@@ -11,11 +12,13 @@ import { Rule } from '../../entities/Rule';
 import type { JobState } from '../../domain/jobData';
 import { ApiError } from '../errors';
 import { resolveExecute, type RuleLookup } from '../executeRequest';
+import { answerWithEtag } from '../conditional';
+import { cancelJob } from '../jobCancel';
 import { createJobCreator } from '../jobCreate';
 import { createJobReader, IS_JOB } from '../jobReader';
 import { assertUploaded, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
-import { jobView, summaryFromLog } from '../jobViews';
+import { jobView, summaryFromLog, type ItemPage } from '../jobViews';
 import { variantSummaries } from '../variantViews';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
@@ -26,6 +29,7 @@ import {
   IdempotencyKey,
   JobListResponse,
   JobView,
+  JobViewQuery,
   ListJobsQuery,
 } from '../schemas';
 import { body, parseOrThrow, query } from '../validate';
@@ -51,10 +55,11 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   const findRule: RuleLookup = (id, userId) => ds.getRepository(Rule).findOneBy({ id, userId });
   const ownJob = reader.ownJob;
   const jobState = reader.state;
-  const view = async (state: JobState, job: JobLog) =>
+  const view = async (state: JobState, job: JobLog, page?: ItemPage) =>
     jobView(state, job.contentType as UploadContentType, storage, ttl, {
       params: job.params,
       variants: await variantSummaries(ds, job.id),
+      page,
     });
 
   router.post('/jobs', deps.auth, async (ctx) => {
@@ -97,12 +102,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
 
   router.post('/jobs/:id/cancel', deps.auth, async (ctx) => {
     const job = await ownJob(ctx.state.userId, ctx.params.id);
-    if (job.status === 'canceled') {
-      ctx.body = await view(await jobState(job), job);
-      return;
-    }
-    if (isTerminal(job.status)) throw new ApiError('INVALID_STATE', `job is ${job.status}`);
-    const state = await workflowCall(job, () => workflows.cancel(job.id));
+    const state = await cancelJob(reader, workflows, job);
     // 200 with the canceled job; 202 when settling is still under way after the workflow's wait (rare: a dead GPU
     // worker's items wait out their heartbeat timeout) — the job ends canceled, GET /jobs/{id} shows it.
     ctx.status = state.status === 'canceled' ? 200 : 202;
@@ -110,8 +110,10 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   });
 
   router.get('/jobs/:id', deps.auth, async (ctx) => {
+    const page = query(ctx, JobViewQuery);
     const job = await ownJob(ctx.state.userId, ctx.params.id);
-    ctx.body = await view(await jobState(job), job);
+    const state = await jobState(job);
+    answerWithEtag(ctx, await view(state, job, { offset: page.items_offset, limit: page.items_limit }));
   });
 
   router.get('/jobs', deps.auth, async (ctx) => {
@@ -208,10 +210,17 @@ export const jobsDocs: RouteDoc[] = [
     method: 'get',
     path: '/jobs/:id',
     tag: 'jobs',
-    summary: 'Status, progress and per-item results',
+    summary: 'Status, progress and per-item results (items paged; ETag, If-None-Match → 304)',
     auth: true,
-    response: { status: 200, data: JobView },
-    errors: ['NOT_FOUND'],
+    query: JobViewQuery,
+    headers: {
+      'If-None-Match': {
+        description: 'The ETag of a JobView the client has: 304 without a body while it is unchanged',
+        schema: z.string(),
+      },
+    },
+    response: { status: 200, data: JobView, description: 'the job with the items of the page (304 Not Modified: unchanged)' },
+    errors: ['NOT_FOUND', 'VALIDATION_ERROR'],
   },
   {
     method: 'post',

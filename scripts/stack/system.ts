@@ -10,6 +10,7 @@ import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type Workfl
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { createApp } from '../../api/app';
+import { readinessChecks } from '../../api/readiness';
 import { createCredits } from '../../services/credits';
 import { createStorage, type Storage } from '../../services/storage';
 import { createCpuWorker } from '../../activities/cpuWorker';
@@ -63,11 +64,13 @@ export async function startSystem(
     credits: createCredits(ds),
     log: opts.log,
     jobs: { storage, temporal: client },
-    checks: {
-      database: () => ds.query('SELECT 1'),
-      temporal: () => clientConnection.workflowService.getSystemInfo({}),
-      storage: () => storage.ping(),
-    },
+    checks: readinessChecks({
+      ds,
+      connection: clientConnection,
+      storage,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+    }),
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));

@@ -251,10 +251,11 @@ describe('deploy manifests', () => {
       assert.equal(envOf(s).TEMPORAL_ADDRESS, envOf(services.api).TEMPORAL_ADDRESS);
     });
 
-    it('publishes the API on PORT 3000 and the Temporal UI on 8233', () => {
+    it('publishes the API on PORT 3000, and Temporal (no auth) and its UI on 127.0.0.1 only', () => {
       assert.deepEqual(services.api.ports, [`${DEFAULTS.PORT}:${DEFAULTS.PORT}`]);
       assert.equal(envOf(services.api).PORT, String(DEFAULTS.PORT));
-      assert.deepEqual(services['temporal-ui'].ports, ['8233:8080']);
+      assert.deepEqual(services['temporal-ui'].ports, ['127.0.0.1:8233:8080']);
+      assert.deepEqual(services.temporal.ports, ['127.0.0.1:7233:7233']);
       assert.match(services['temporal-ui'].image, /^temporalio\/ui:/);
     });
 
@@ -304,7 +305,7 @@ describe('deploy manifests', () => {
       assert.equal(db.pathname, `/${mysql.MYSQL_DATABASE}`);
       // Temporal frontend.
       assert.equal(env.TEMPORAL_ADDRESS, 'temporal:7233');
-      assert.ok(services.temporal.ports.includes('7233:7233'));
+      assert.ok(services.temporal.ports.includes('127.0.0.1:7233:7233'));
       // S3: the endpoint is the SeaweedFS S3 port, and its identity holds the app's keys.
       const s3 = new URL(env.STORAGE_S3_ENDPOINT);
       assert.equal(s3.hostname, 'seaweedfs');

@@ -50,6 +50,8 @@ export async function startTestSystem(
     CPU_CONCURRENCY: '2',
     MODEL_DIR: TEST_MODEL_DIR,
     BATCH_CONCURRENCY: '2',
+    // Generous on a shared, loaded test machine: suites that stop a dependency set their own short deadline.
+    TEMPORAL_CALL_TIMEOUT: '20s',
     ...opts.env,
   });
   const system = await startSystem(config, db.ds, {

@@ -1,0 +1,124 @@
+/**
+ * The cheap read path of GET /jobs/{id}: items paged, ETag + If-None-Match → 304, no Temporal call for a job whose
+ * mirror row is terminal, inputs served as their declared image type for download.
+ */
+import assert from 'node:assert/strict';
+import { Client, Connection } from '@temporalio/client';
+import { v7 as uuidv7 } from 'uuid';
+import { parseConfig } from '../../domain/config';
+import { previewKey, resultKey } from '../../domain/storageKeys';
+import { JobItemLog } from '../../entities/JobItemLog';
+import { JobLog } from '../../entities/JobLog';
+import { createStorage, type Storage } from '../../services/storage';
+import { startApi, type TestApi } from '../support/api';
+import { describeEachDatabase } from '../support/databases';
+
+describeEachDatabase('GET /jobs/{id} read path', (db) => {
+  let api: TestApi;
+  let storage: Storage;
+  let temporal: Client;
+  let temporalCalls = 0;
+  let token: string;
+  let jobId: string;
+  const N = 130;
+
+  before(async () => {
+    storage = createStorage(parseConfig(process.env));
+    // Every workflow call of the API is counted; the address leads nowhere, so a call would also be slow.
+    temporal = new Client({
+      connection: Connection.lazy({ address: '127.0.0.1:1' }),
+      interceptors: {
+        workflow: [
+          {
+            query: (input, next) => (temporalCalls++, next(input)),
+            startUpdate: (input, next) => (temporalCalls++, next(input)),
+          },
+        ],
+      },
+    });
+    api = await startApi(db(), { TEMPORAL_CALL_TIMEOUT: '1s' }, { jobs: { storage, temporal } });
+    const user = await api.signUp();
+    token = user.token;
+    jobId = uuidv7();
+    const now = new Date();
+    await db().ds.getRepository(JobLog).insert({
+      id: jobId,
+      userId: user.userId,
+      presetId: 'interior',
+      status: 'done',
+      itemCount: N,
+      contentType: 'image/jpeg',
+      creditsReserved: N,
+      creditsCharged: N,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: now,
+      reservedAt: now,
+    });
+    const rows = Array.from({ length: N }, (_, idx) => ({
+      jobId,
+      idx,
+      status: 'done' as const,
+      resultKey: resultKey(user.userId, jobId, idx),
+      previewKey: previewKey(user.userId, jobId, idx),
+      masks: {},
+      updatedAt: now,
+    }));
+    for (let i = 0; i < N; i += 50)
+      await db()
+        .ds.getRepository(JobItemLog)
+        .insert(rows.slice(i, i + 50));
+  });
+  after(async () => {
+    await api?.close();
+    await temporal?.connection.close().catch(() => undefined);
+    storage?.destroy();
+  });
+
+  it('lists at most 100 items by default and pages with items_offset / items_limit', async () => {
+    const first = await api.request('GET', `/jobs/${jobId}`, { token });
+    assert.equal(first.status, 200);
+    assert.equal(first.body.data.item_count, N);
+    assert.deepEqual(
+      first.body.data.items.map((i: any) => i.idx),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    const rest = await api.request('GET', `/jobs/${jobId}?items_offset=100&items_limit=50`, { token });
+    assert.deepEqual(
+      rest.body.data.items.map((i: any) => i.idx),
+      Array.from({ length: N - 100 }, (_, i) => 100 + i),
+    );
+    assert.equal(first.body.data.progress.done, N, 'progress counts every item, not the page');
+    for (const bad of ['items_limit=101', 'items_limit=0', 'items_offset=-1', 'items_offset=x']) {
+      const res = await api.request('GET', `/jobs/${jobId}?${bad}`, { token });
+      assert.equal(res.status, 400, bad);
+      assert.equal(res.body.error.code, 'VALIDATION_ERROR');
+    }
+  });
+
+  it('answers 304 without a body for If-None-Match of the current ETag, 200 for another', async () => {
+    const first = await api.request('GET', `/jobs/${jobId}`, { token });
+    const etag = first.headers.get('etag');
+    assert.match(etag ?? '', /^W\/".+"$/);
+    const again = await api.request('GET', `/jobs/${jobId}`, { token, headers: { 'if-none-match': etag! } });
+    assert.equal(again.status, 304);
+    assert.equal(again.body, undefined);
+    assert.equal(again.headers.get('etag'), etag);
+    const other = await api.request('GET', `/jobs/${jobId}?items_limit=10`, { token, headers: { 'if-none-match': etag! } });
+    assert.equal(other.status, 200, 'another page is another representation');
+    assert.notEqual(other.headers.get('etag'), etag);
+  });
+
+  it('serves a terminal job from the mirror without calling Temporal', async () => {
+    temporalCalls = 0;
+    for (let i = 0; i < 3; i++) assert.equal((await api.request('GET', `/jobs/${jobId}`, { token })).status, 200);
+    assert.equal(temporalCalls, 0);
+  });
+
+  it('hands out input URLs that serve the declared image type as a download', async () => {
+    const item = (await api.request('GET', `/jobs/${jobId}?items_limit=1`, { token })).body.data.items[0];
+    const url = new URL(item.input_url);
+    assert.equal(url.searchParams.get('response-content-type'), 'image/jpeg');
+    assert.match(url.searchParams.get('response-content-disposition') ?? '', /^attachment/);
+  });
+});
