@@ -8,7 +8,8 @@ import type { ExportStatus } from '../domain/exports';
 import { JobExportLog } from '../entities/JobExportLog';
 import { runActivity } from '../services/activityRun';
 import { ObjectNotFoundError, type Storage } from '../services/storage';
-import type { ExportBuildActivities, ExportBuildInput, ExportBuildResult } from './exportContract';
+import type { ExportBuildInput, ExportBuildResult } from '../domain/exports';
+import type { ExportBuildActivities } from './exportContract';
 import { buildSheet } from './exports/sheetExport';
 import { buildZip } from './exports/zipExport';
 

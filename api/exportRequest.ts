@@ -10,7 +10,7 @@ import { setChecksOf } from '../domain/setChecks';
 import type { JobItemLog } from '../entities/JobItemLog';
 import type { JobLog } from '../entities/JobLog';
 import type { JobVariantLog } from '../entities/JobVariantLog';
-import type { ExportBuildInput } from '../activities/exportContract';
+import type { ExportBuildInput } from '../domain/exports';
 import type { CreateExportRequest } from './compareSchemas';
 
 /** A short column label for a rule: its colour operations (`wall #A3B18A`), else its operation names. */

@@ -6,7 +6,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ReserveResult } from '../domain/jobData';
 import type { VariantItemInput, VariantRule, VariantState } from '../domain/variantMachine';
 import type { OutputFormat } from '../domain/storageKeys';
-import type { ExportBuildInput, ExportBuildResult } from '../activities/exportContract';
+import type { ExportBuildInput, ExportBuildResult } from '../domain/exports';
 
 /** Workflow type of a variant. */
 export const VARIANT_WORKFLOW_TYPE = 'variantWorkflow';

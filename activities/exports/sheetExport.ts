@@ -6,7 +6,7 @@
 import sharp, { type OverlayOptions } from 'sharp';
 import { sheetLayout } from '../../domain/exports';
 import type { Storage } from '../../services/storage';
-import type { ExportBuildInput, ExportBuildResult } from '../exportContract';
+import type { ExportBuildInput, ExportBuildResult } from '../../domain/exports';
 
 const escapeXml = (s: string) =>
   s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);

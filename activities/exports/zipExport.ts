@@ -6,7 +6,7 @@
 import { PassThrough } from 'node:stream';
 import archiver from 'archiver';
 import type { Storage } from '../../services/storage';
-import type { ExportBuildInput, ExportBuildResult } from '../exportContract';
+import type { ExportBuildInput, ExportBuildResult } from '../../domain/exports';
 
 /** Writes the zip of `input.files` plus `manifest.json` to `input.targetKey`. */
 export async function buildZip(

@@ -48,7 +48,10 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
       if (isClientAbort(err)) {
         // Nobody is listening for an answer: note it, and leave the socket to Node.
         ctx.state.clientAborted = true;
-        ctx.state.log.info({ method: ctx.method, path: ctx.path, code: (err as { code?: string }).code }, 'client aborted the request');
+        ctx.state.log.info(
+          { method: ctx.method, path: loggedPath(ctx.path), code: (err as { code?: string }).code },
+          'client aborted the request',
+        );
         ctx.status = 400;
         ctx.body = null;
         return;
@@ -62,7 +65,7 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
       ctx.body = { success: false, data: null, error: { code: e.code, message: e.message, details: e.details ?? {} }, meta };
     }
     const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
-    ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms }, 'request');
+    ctx.state.log.info({ method: ctx.method, path: loggedPath(ctx.path), status: ctx.status, ms }, 'request');
   };
 }
 
@@ -74,4 +77,12 @@ function toApiError(err: unknown): ApiError {
   if (status === 405) return new ApiError('METHOD_NOT_ALLOWED', (err as Error).message);
   if (status === 404) return new ApiError('NOT_FOUND', 'not found');
   return new ApiError('INTERNAL', 'internal error');
+}
+
+/**
+ * The path as logged. A provider webhook's last segment is its credential (an unguessable per-attempt token,
+ * API.md endpoint 14): whoever reads the logs must not be able to complete the item with it.
+ */
+export function loggedPath(path: string): string {
+  return path.startsWith('/providers/') ? path.replace(/\/[^/]*$/, '/<token>') : path;
 }

@@ -21,7 +21,7 @@ function raw(url: string, method: string): Promise<{ status: number; allow?: str
 describe('the envelope: methods no route serves', () => {
   let db: TestDatabase & { drop(): Promise<void> };
   let api: TestApi;
-  const lines: { level: number; msg: string }[] = [];
+  const lines: { level: number; msg: string; path?: string }[] = [];
   before(async () => {
     db = await createTestDatabase('sqlite');
     const sink = new Writable({
@@ -58,5 +58,18 @@ describe('the envelope: methods no route serves', () => {
     assert.equal(res.status, 405);
     assert.equal(res.body.error.code, 'METHOD_NOT_ALLOWED');
     assert.match(res.allow ?? '', /GET/);
+  });
+
+  it('never logs the credential of a provider webhook URL (its last path segment)', async () => {
+    lines.length = 0;
+    const secret = 'c2VjcmV0LXRhc2stdG9rZW4.0123456789abcdef0123456789abcdef';
+    await fetch(`${api.url}/providers/runpod/job-1/0/${secret}`, { method: 'POST', body: '{}' });
+    const logged = lines.filter((l) => l.msg === 'request');
+    assert.ok(logged.length > 0, 'the request was logged');
+    assert.ok(
+      logged.every((l) => l.path === '/providers/runpod/job-1/0/<token>'),
+      JSON.stringify(logged),
+    );
+    assert.ok(!JSON.stringify(lines).includes(secret), 'the token appears in no log line');
   });
 });

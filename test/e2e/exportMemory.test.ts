@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
-import type { ExportBuildInput } from '../../activities/exportContract';
+import type { ExportBuildInput } from '../../domain/exports';
 import { exportKey } from '../../domain/exports';
 import type { ManagedProcess } from '../../scripts/stack/process';
 import { EXPORT_WORKFLOW_TYPE, exportWorkflowId, type ExportOutcome } from '../../workflows/variantContract';
