@@ -268,8 +268,8 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     // ref stay spent, so a retry after a top-up is variant 4, not a second variant 3.
     const ledger = createCredits(db().ds);
     const { available } = (await stack.api.request('GET', '/me', { token })).body.data.credits;
-    const hold = randomUUID(); // another job of the user, holding all but one credit
-    await ledger.reserve(userId, hold, available - 1);
+    const hold = randomUUID(); // another job of the user, holding every credit left
+    await ledger.reserve(userId, hold, available);
     const refused = await post(`/jobs/${jobId}/variants`, body);
     assert.equal(refused.status, 402, JSON.stringify(refused.body));
     await ledger.settle(userId, hold, 0);
