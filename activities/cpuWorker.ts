@@ -10,6 +10,7 @@ import { parseConfig, type Config } from '../domain/config';
 import { createLogger } from '../services/logger';
 import { createStorage } from '../services/storage';
 import { activityMetricsInterceptor, installWorkerRuntime } from '../services/telemetry';
+import { runMain, serveWorker } from '../services/workerProcess';
 import { createExportBuildActivities } from './exportActivities';
 import { createCpuActivities } from './ruleActivities';
 import { KernelPool } from './rules/kernelPool';
@@ -77,26 +78,13 @@ async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const logger = createLogger('cpu-worker', { level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' });
   installWorkerRuntime(logger, config.METRICS_PORT);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  try {
-    const { worker, close } = await createCpuWorker(connection, config);
-    // The SDK turns SIGINT/SIGTERM into worker.shutdown(); run() resolves after in-flight activities finish.
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => logger.info({ signal }, 'shutting down'));
-    logger.info({ taskQueue: config.CPU_TASK_QUEUE, concurrency: cpuConcurrency(config) }, 'cpu worker started');
-    try {
-      await worker.run();
-    } finally {
-      await close();
-    }
-    logger.info('cpu worker stopped');
-  } finally {
-    await connection.close();
-  }
-}
-
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+  await serveWorker({
+    name: 'cpu worker',
+    address: config.TEMPORAL_ADDRESS,
+    logger,
+    create: (connection) => createCpuWorker(connection, config),
+    started: { taskQueue: config.CPU_TASK_QUEUE, concurrency: cpuConcurrency(config) },
   });
 }
+
+if (require.main === module) runMain(main);

@@ -12,6 +12,7 @@ import { parseConfig, type Config } from '../domain/config';
 import { createLogger } from '../services/logger';
 import { createStorage } from '../services/storage';
 import { activityMetricsInterceptor, installWorkerRuntime } from '../services/telemetry';
+import { runMain, serveWorker } from '../services/workerProcess';
 import { createGpuActivities } from './activities';
 import { runRunpodDispatcher } from './runpodDispatcher';
 import { createSegmenter } from './segmenter/segmenter';
@@ -123,37 +124,22 @@ async function main(): Promise<void> {
   installWorkerRuntime(logger, config.METRICS_PORT);
   // GPU_PROVIDER=runpod: this queue is served by the model-less dispatcher; the model runs on Runpod.
   if (config.GPU_PROVIDER === 'runpod') return runRunpodDispatcher(config, logger);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  try {
-    const { worker, close } = await createGpuWorker(connection, config, {
-      info: (msg) => logger.info(msg),
-      warn: (msg) => logger.warn(msg),
-    });
-    // The SDK turns SIGINT/SIGTERM into worker.shutdown(); run() resolves after in-flight activities finish.
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => logger.info({ signal }, 'shutting down'));
-    logger.info(
-      {
-        taskQueue: config.GPU_TASK_QUEUE,
-        maxBatch: config.GPU_MAX_BATCH,
-        batchWaitMs: config.GPU_BATCH_WAIT_MS,
-        modelDir: config.MODEL_DIR,
-      },
-      'gpu worker started',
-    );
-    try {
-      await worker.run();
-    } finally {
-      await close();
-    }
-    logger.info('gpu worker stopped');
-  } finally {
-    await connection.close();
-  }
-}
-
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+  await serveWorker({
+    name: 'gpu worker',
+    address: config.TEMPORAL_ADDRESS,
+    logger,
+    create: (connection) =>
+      createGpuWorker(connection, config, {
+        info: (msg) => logger.info(msg),
+        warn: (msg) => logger.warn(msg),
+      }),
+    started: {
+      taskQueue: config.GPU_TASK_QUEUE,
+      maxBatch: config.GPU_MAX_BATCH,
+      batchWaitMs: config.GPU_BATCH_WAIT_MS,
+      modelDir: config.MODEL_DIR,
+    },
   });
 }
+
+if (require.main === module) runMain(main);
