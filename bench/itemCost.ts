@@ -21,6 +21,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
+import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { PromptRef } from '../domain/jobData';
 import { RuleParams } from '../domain/ruleParams';
@@ -63,22 +64,24 @@ async function cpuOf<T>(work: () => Promise<T>): Promise<{ value: T; cpu: number
   return { value, cpu: (d.user + d.system) / 1e6 };
 }
 
-/** Accumulates the CPU spent inside the model's session runs (sequential use only: the bench runs one item at a time). */
-function meterModel(sam3Model: { prototype: object }): { take(): number } {
+/**
+ * Accumulates the CPU spent inside onnxruntime session runs — the model, whatever the layout or code version — for a
+ * sequential use only (the bench runs one item at a time).
+ */
+function meterModel(): { take(): number } {
   let total = 0;
-  const proto = sam3Model.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  for (const name of ['encodeImage', 'encodeText', 'decode']) {
-    const original = proto[name];
-    proto[name] = async function (this: unknown, ...args: unknown[]) {
-      const before = process.cpuUsage();
-      try {
-        return await original.apply(this, args);
-      } finally {
-        const d = process.cpuUsage(before);
-        total += (d.user + d.system) / 1e6;
-      }
-    };
-  }
+  // Sessions are instances of the class behind the factory type onnxruntime exports.
+  const proto = (ort.InferenceSession as unknown as { prototype: Record<string, (...args: unknown[]) => Promise<unknown>> }).prototype;
+  const original = proto.run;
+  proto.run = async function (this: unknown, ...args: unknown[]) {
+    const before = process.cpuUsage();
+    try {
+      return await original.apply(this, args);
+    } finally {
+      const d = process.cpuUsage(before);
+      total += (d.user + d.system) / 1e6;
+    }
+  };
   return {
     take() {
       const t = total;
@@ -113,10 +116,9 @@ async function child(spec: ChildSpec): Promise<void> {
   const { createRuleEngine } = load('activities/rules/engine');
   const { KernelPool } = load('activities/rules/kernelPool');
   const { createGpuActivities } = load('gpu-activities/activities');
-  const { Sam3Model } = load('gpu-activities/segmenter/sam3Model');
   const { createSegmenter } = load('gpu-activities/segmenter/segmenter');
   const { createStorage } = load('services/storage');
-  const model = meterModel(Sam3Model);
+  const model = meterModel();
   const storage = createStorage(spec.storage);
   // Two kernel threads, as a CPU worker on two cores runs them.
   const pool = new KernelPool(2);
