@@ -9,7 +9,9 @@
  * last line is for scripts: `batched: 1w <items/s> items/s <busy>% busy, 4w <ratio>x, 40x5 <items/s> items/s`.
  *
  * Options:
- *   --items N            items per scenario (200)
+ *   --items N            items per scenario without its own `/<items>` (500, the studio plan's most: a GPU worker's steady state; filling
+ *                        and draining the pipeline — the first batch's wait, the last item's CPU stage — costs a job
+ *                        ~1 s once, which a 200-item job at ~30 items/s pays as ~13 % of its wall time)
  *   --workers N          GPU workers of the fleet scenarios (4)
  *   --slots N            least maxConcurrentActivityTaskExecutions per GPU worker (8; a batching one gets ≥ 2 × batch)
  *   --max-batch M        GPU_MAX_BATCH of the batched default scenarios (16)
@@ -19,8 +21,9 @@
  *   --in-flight N        JOB_MAX_IN_FLIGHT for every scenario (default: the config's 64 unbatched; batched, enough
  *                        for the GPU capacity × (CPU time + 2 s), at most 256)
  *   --zero-workers N     GPU workers of the zero-cost scenario (1)
- *   --scenarios a,b,c    of `<N>w` or `zero`, optionally `:<J>j` (the items split over J concurrent jobs) and `@<M>`
- *                        (GPU_MAX_BATCH M); default 1w,4w,1w@16,4w@16,1w:40j@16,zero
+ *   --scenarios a,b,c    of `<N>w` or `zero`, optionally `:<J>j` (the items split over J concurrent jobs), `@<M>`
+ *                        (GPU_MAX_BATCH M) and `/<items>`; default 1w,4w,1w@16,4w@16,1w@16/200,1w:40j@16/200,zero
+ *                        (40 concurrent 5-item jobs are compared with one 200-item job)
  *   --inline             run the stand-in workers in this process instead of child processes
  *   --wft-slots N        orchestration worker maxConcurrentWorkflowTaskExecutions
  *   --wft-pollers N      orchestration worker workflow task pollers (simple maximum)
@@ -45,6 +48,7 @@ import { cleanup, handleExits, isStopping } from './pipeline/lifecycle';
 import { runScenario, type Outcome, type RunSettings, type Scenario } from './pipeline/scenario';
 import { metricsAddress } from './pipeline/sdkMetrics';
 import { PLANS } from '../domain/plans';
+import { parseConfig } from '../domain/config';
 import { gpuItemsPerS } from './pipeline/gpuCurve';
 import { report } from './pipeline/report';
 import { benchSdkLogger, type GpuModel } from './pipeline/standIn';
@@ -67,7 +71,7 @@ function num(name: string, fallback?: number): number | undefined {
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
-const ITEMS = num('items', 200)!;
+const ITEMS = num('items', 500)!;
 const WORKERS = num('workers', 4)!;
 const SLOTS = num('slots', 8)!;
 const ZERO_WORKERS = num('zero-workers', 1)!;
@@ -78,7 +82,9 @@ const CPU_S = num('cpu-s', 0.6)!;
 const CPU_CORES = num('cpu-cores');
 const IN_FLIGHT = num('in-flight');
 const CONCEPTS = ['wall', 'floor', 'sofa'];
-const SCENARIOS = (arg('scenarios') ?? `1w,${WORKERS}w,1w@${MAX_BATCH},${WORKERS}w@${MAX_BATCH},1w:40j@${MAX_BATCH},zero`).split(',');
+const SCENARIOS = (
+  arg('scenarios') ?? `1w,${WORKERS}w,1w@${MAX_BATCH},${WORKERS}w@${MAX_BATCH},1w@${MAX_BATCH}/200,1w:40j@${MAX_BATCH}/200,zero`
+).split(',');
 const ORCH_OPTIONS: Partial<WorkerOptions> = {
   ...(num('wft-slots') !== undefined ? { maxConcurrentWorkflowTaskExecutions: num('wft-slots') } : {}),
   ...(num('wft-pollers') !== undefined ? { workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: num('wft-pollers')! } } : {}),
@@ -96,10 +102,11 @@ const say = (msg: string) => console.log(`[bench] ${msg}`);
 /** The scenarios of --scenarios: `zero` or `<N>w`, optionally `:<J>j` (J concurrent jobs) and `@<M>` (GPU_MAX_BATCH). */
 function plan(): Scenario[] {
   return SCENARIOS.map((name) => {
-    const m = /^(zero|(\d+)w)(?::(\d+)j)?(?:@(\d+))?$/.exec(name);
-    if (!m) throw new Error(`--scenarios: unknown scenario ${name} (1w, ${WORKERS}w, zero, optionally :<J>j and @<batch>)`);
+    const m = /^(zero|(\d+)w)(?::(\d+)j)?(?:@(\d+))?(?:\/(\d+))?$/.exec(name);
+    if (!m) throw new Error(`--scenarios: unknown scenario ${name} (1w, ${WORKERS}w, zero, optionally :<J>j, @<batch> and /<items>)`);
     const jobs = m[3] ? Number(m[3]) : 1;
     const maxBatch = m[4] ? Number(m[4]) : 1;
+    const items = m[5] ? Number(m[5]) : ITEMS;
     if (m[1] === 'zero') {
       const model: GpuModel = { kind: 'zero', maxBatch, waitMs: BATCH_WAIT_MS };
       return {
@@ -107,7 +114,7 @@ function plan(): Scenario[] {
         workers: ZERO_WORKERS,
         model,
         cpu: { cpuS: 0, cores: 1 },
-        items: ITEMS,
+        items,
         jobs,
         inFlight: IN_FLIGHT ?? DEFAULT_IN_FLIGHT,
       };
@@ -120,7 +127,7 @@ function plan(): Scenario[] {
     const batchedInFlight = Math.min(256, Math.max(DEFAULT_IN_FLIGHT, Math.ceil(capacity * (CPU_S + 2))));
     const inFlight = IN_FLIGHT ?? (maxBatch > 1 ? batchedInFlight : DEFAULT_IN_FLIGHT);
     const model: GpuModel = { kind: 'h200', maxBatch, waitMs: BATCH_WAIT_MS };
-    return { name, workers, model, cpu: { cpuS: CPU_S, cores }, items: ITEMS, jobs, inFlight };
+    return { name, workers, model, cpu: { cpuS: CPU_S, cores }, items, jobs, inFlight };
   });
 }
 
@@ -143,8 +150,11 @@ async function main(): Promise<void> {
     temporalArgs: TEMPORAL_ARGS,
     inFlight: num('in-flight'),
     orchestrationOptions: ORCH_OPTIONS,
-    // 10 active jobs per studio user (domain/plans.ts): enough users for the largest :<J>j scenario.
-    users: Math.ceil(Math.max(...scenarios.map((s) => s.jobs)) / PLANS.studio.maxActiveJobs),
+    // Each job is followed by one events stream, and a user may hold only so many active jobs (domain/plans.ts) and
+    // open streams (SSE_MAX_STREAMS_PER_USER): enough users for the largest :<J>j scenario under both limits.
+    users: Math.ceil(
+      Math.max(...scenarios.map((s) => s.jobs)) / Math.min(PLANS.studio.maxActiveJobs, parseConfig({}).SSE_MAX_STREAMS_PER_USER),
+    ),
     say,
   });
   const run: RunSettings = { sys, metrics, inline: INLINE, slots: SLOTS, concepts: CONCEPTS };
@@ -180,7 +190,7 @@ async function main(): Promise<void> {
     maxBatch: MAX_BATCH,
     concepts: CONCEPTS,
     setup:
-      `setup: ${ITEMS} items per scenario, concepts ${CONCEPTS.join('/')}, no protect; stand-in workers ${INLINE ? 'in the bench process (--inline)' : 'in child processes'}, ` +
+      `setup: ${ITEMS} items per scenario unless named /<items>, concepts ${CONCEPTS.join('/')}, no protect; stand-in workers ${INLINE ? 'in the bench process (--inline)' : 'in child processes'}, ` +
       `GPU workers with ≥ ${SLOTS} activity slots (2 × GPU_MAX_BATCH when batching), GPU_BATCH_WAIT_MS ${BATCH_WAIT_MS}; CPU stand-in ${CPU_S} CPU-s per item, ` +
       `${CPU_CORES ?? 'auto'} cores (2 slots each); app DB ${sys.dbKind}; orchestration worker options ${JSON.stringify(ORCH_OPTIONS)}; Temporal dev server ${TEMPORAL_STORE}` +
       (TEMPORAL_ARGS.length ? ` + ${TEMPORAL_ARGS.join(' ')}` : ''),

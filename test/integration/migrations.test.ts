@@ -6,7 +6,7 @@ describeEachDatabase('migrations', (db) => {
     const ds = db().ds;
     // Back to just before JobReservedAt (undoing the migrations that came after it too), then forward again.
     const names = ds.migrations.map((m) => m.name);
-    const later = names.slice(names.findIndex((n) => n.startsWith('JobReservedAt')));
+    const later = names.slice(names.findIndex((n) => n?.startsWith('JobReservedAt')));
     for (let i = 0; i < later.length; i++) await ds.undoLastMigration({ transaction: 'each' });
     const row = (id: string, status: string, reserved: number) =>
       ds.query(
