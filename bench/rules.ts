@@ -72,7 +72,16 @@ async function child(specPath: string): Promise<void> {
   for (let r = 0; r < spec.repeats; r++) {
     const t = performance.now();
     const out = await renderRule(
-      { image, protect: spec.protect, params, loadMask: async (id, into) => into.set(masks[id]) },
+      {
+        image,
+        protect: spec.protect,
+        params,
+        // Full-size masks: the whole image is where they may be set.
+        loadMask: async (id, into) => {
+          into.set(masks[id]);
+          return { x0: 0, y0: 0, x1: spec.width, y1: spec.height };
+        },
+      },
       { pool, arena },
     );
     seconds.push((performance.now() - t) / 1000);

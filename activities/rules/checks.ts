@@ -6,6 +6,7 @@ import type { RuleParams } from '../../domain/ruleParams';
 import type { ItemChecks } from '../../domain/jobData';
 import { parseHex, rgbToLab, type Lab } from './color';
 import type { KernelPool } from './kernelPool';
+import type { Rect } from './kernels';
 import { coloredConcepts } from '../../domain/setChecks';
 
 /** Inputs of the measurement; images share one layout (width × height × channels), arrays are shared memory. */
@@ -16,12 +17,14 @@ export interface ChecksInput {
   height: number;
   channels: number;
   protectUnion: Uint8Array | null;
+  /** Where protectUnion may be set (0 outside). */
+  protectRect: Rect;
   params: RuleParams;
   /** Every concept and protect id, for coverage. */
   ids: readonly string[];
   /** Coverage already counted while rendering. */
   knownCoverage: ReadonlyMap<string, number>;
-  loadMask(id: string, into: Uint8Array): Promise<void>;
+  loadMask(id: string, into: Uint8Array): Promise<Rect>;
   /** A width × height shared scratch buffer. */
   scratch: Uint8Array;
   pool: KernelPool;
@@ -47,7 +50,7 @@ export async function measureChecks(input: ChecksInput): Promise<ItemChecks> {
   const protected_changed_px = input.protectUnion
     ? await pool.run(
         'countChanged',
-        [input.original, input.written, input.channels, input.protectUnion, input.protectTolerance ?? 0],
+        [input.original, input.written, input.channels, input.protectUnion, input.protectTolerance ?? 0, width, input.protectRect],
         signal,
       )
     : 0;
@@ -56,56 +59,27 @@ export async function measureChecks(input: ChecksInput): Promise<ItemChecks> {
   const mean_lab: Record<string, [number, number, number]> = {};
   const targets = recolorTargets(input.params);
   for (const concept of new Set([...targets.keys(), ...coloredConcepts(input.params)])) {
-    await input.loadMask(concept, scratch);
-    const region = await pool.run('regionOf', [scratch, input.protectUnion, width], signal);
-    const target = targets.get(concept);
-    if (target) {
-      const mean = await pool.run(
-        'meanDeltaE',
-        [input.written, input.channels, scratch, region.count, target, input.deltaESamples ?? 65536],
-        signal,
-      );
-      delta_e_to_target[concept] = round(mean, 3);
-    }
+    const bounds = await input.loadMask(concept, scratch);
+    const region = await pool.run('regionOf', [scratch, input.protectUnion, width, bounds], signal);
+    const target = targets.get(concept) ?? null;
+    const colour = await pool.run(
+      'regionColour',
+      [input.written, input.channels, scratch, width, region.rect, region.count, target, input.deltaESamples ?? 65536],
+      signal,
+    );
+    if (target) delta_e_to_target[concept] = round(colour.meanDeltaE, 3);
     // An empty region has no colour: the set checks leave that item out for this concept.
-    if (region.count > 0) mean_lab[concept] = meanLab(input.written, input.channels, scratch, region.count, input.deltaESamples ?? 65536);
+    if (region.count > 0) mean_lab[concept] = colour.meanLab;
   }
 
   const coverage: Record<string, number> = {};
   for (const id of new Set(input.ids)) {
     let value = input.knownCoverage.get(id);
     if (value === undefined) {
-      await input.loadMask(id, scratch);
-      value = await pool.run('coverage', [scratch], signal);
+      const bounds = await input.loadMask(id, scratch);
+      value = await pool.run('coverage', [scratch, width, bounds], signal);
     }
     coverage[id] = round(value, 6);
   }
   return { protected_changed_px, delta_e_to_target, coverage, mean_lab };
-}
-
-/**
- * Mean CIELAB of a region (255 in `region`) of the written pixels, over at most `maxSamples` evenly strided pixels:
- * the per-pixel Lab mean, so shading averages the way the eye compares two photos' walls.
- */
-export function meanLab(
-  img: Uint8Array,
-  channels: number,
-  region: Uint8Array,
-  count: number,
-  maxSamples: number,
-): [number, number, number] {
-  const step = Math.max(1, Math.floor(count / maxSamples));
-  let seen = 0;
-  let n = 0;
-  const sum = [0, 0, 0];
-  for (let i = 0; i < region.length; i++) {
-    if (region[i] === 0 || seen++ % step !== 0) continue;
-    const p = i * channels;
-    const lab = rgbToLab([img[p], img[p + 1], img[p + 2]]);
-    sum[0] += lab[0];
-    sum[1] += lab[1];
-    sum[2] += lab[2];
-    n++;
-  }
-  return [round(sum[0] / n, 2), round(sum[1] / n, 2), round(sum[2] / n, 2)];
 }

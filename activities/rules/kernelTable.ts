@@ -1,6 +1,6 @@
 /** The kernels a pool worker can run, by name (the pool's messages carry the name, not code). */
 import * as k from './kernels';
-import { resampleMaskInto } from '../../services/image/maskResample';
+import { resampleMaskBounded } from '../../services/image/maskResample';
 
 /** Name -> kernel function. */
 export const KERNELS = {
@@ -13,8 +13,8 @@ export const KERNELS = {
   blendFrom: k.blendFrom,
   countChanged: k.countChanged,
   coverage: k.coverage,
-  meanDeltaE: k.meanDeltaE,
-  upsampleMask: resampleMaskInto,
+  regionColour: k.regionColour,
+  upsampleMask: resampleMaskBounded,
 } as const;
 
 /** A kernel's name. */

@@ -79,31 +79,47 @@ function toCode(lin: number): number {
 /** An empty rectangle. */
 export const EMPTY_RECT: Rect = { x0: 0, y0: 0, x1: 0, y1: 0 };
 
-/** dst |= (src > 127): accumulates the union of protect masks as 0/255; returns how many pixels src covers. */
-export function unionInto(dst: Uint8Array, src: Uint8Array): number {
+/**
+ * dst |= (src > 127) over `rect` (src is 0 outside it): accumulates the union of protect masks as 0/255; returns how
+ * many pixels src covers.
+ */
+export function unionInto(dst: Uint8Array, src: Uint8Array, width: number, rect: Rect): number {
   let count = 0;
-  for (let i = 0; i < dst.length; i++) {
-    if (src[i] > 127) {
-      dst[i] = 255;
-      count++;
+  for (let y = rect.y0; y < rect.y1; y++) {
+    for (let i = y * width + rect.x0, end = y * width + rect.x1; i < end; i++) {
+      if (src[i] > 127) {
+        dst[i] = 255;
+        count++;
+      }
     }
   }
   return count;
 }
 
-/** Turns a concept mask into its region in place: 255 where mask > 127 and not protected, else 0. */
-export function regionOf(mask: Uint8Array, protect: Uint8Array | null, width: number): RegionStats {
+/** The smallest rectangle holding both. */
+export function unionRect(a: Rect, b: Rect): Rect {
+  if (a.x1 <= a.x0 || a.y1 <= a.y0) return b;
+  if (b.x1 <= b.x0 || b.y1 <= b.y0) return a;
+  return { x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1) };
+}
+
+/**
+ * Turns a concept mask into its region in place: 255 where mask > 127 and not protected, else 0. Only `bounds` is
+ * looked at (default: the whole mask): the mask must be 0 outside it.
+ */
+export function regionOf(mask: Uint8Array, protect: Uint8Array | null, width: number, bounds?: Rect): RegionStats {
   const height = mask.length / width;
+  const b = bounds ?? { x0: 0, y0: 0, x1: width, y1: height };
   let count = 0;
   let maskCount = 0;
   let x0 = width;
   let y0 = height;
   let x1 = 0;
   let y1 = 0;
-  for (let y = 0; y < height; y++) {
+  for (let y = b.y0; y < b.y1; y++) {
     let rowFirst = -1;
     let rowLast = -1;
-    for (let i = y * width, x = 0; x < width; i++, x++) {
+    for (let i = y * width + b.x0, x = b.x0; x < b.x1; i++, x++) {
       if (mask[i] <= 127) {
         mask[i] = 0;
         continue;
@@ -262,46 +278,110 @@ export function blendFrom(
   }
 }
 
-/** Pixels inside `mask` (> 0) where some channel differs by more than `tolerance` between two images of one layout. */
-export function countChanged(a: Uint8Array, b: Uint8Array, channels: number, mask: Uint8Array, tolerance = 0): number {
+/**
+ * Pixels inside `mask` (> 0) where some channel differs by more than `tolerance` between two images of one layout;
+ * only `rect` is looked at (the mask is 0 outside it).
+ */
+export function countChanged(
+  a: Uint8Array,
+  b: Uint8Array,
+  channels: number,
+  mask: Uint8Array,
+  tolerance: number,
+  width: number,
+  rect: Rect,
+): number {
   let changed = 0;
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i] === 0) continue;
-    const p = i * channels;
-    for (let c = 0; c < channels; c++) {
-      const d = a[p + c] - b[p + c];
-      if (d > tolerance || d < -tolerance) {
-        changed++;
-        break;
+  for (let y = rect.y0; y < rect.y1; y++) {
+    for (let i = y * width + rect.x0, end = y * width + rect.x1; i < end; i++) {
+      if (mask[i] === 0) continue;
+      const p = i * channels;
+      for (let c = 0; c < channels; c++) {
+        const d = a[p + c] - b[p + c];
+        if (d > tolerance || d < -tolerance) {
+          changed++;
+          break;
+        }
       }
     }
   }
   return changed;
 }
 
-/** Fraction of pixels with mask > 127. */
-export function coverage(mask: Uint8Array): number {
+/** Fraction of pixels with mask > 127; only `rect` is looked at when given (the mask is 0 outside it). */
+export function coverage(mask: Uint8Array, width?: number, rect?: Rect): number {
+  if (mask.length === 0) return 0;
   let n = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i] > 127) n++;
-  return mask.length === 0 ? 0 : n / mask.length;
+  if (width === undefined || rect === undefined) {
+    for (let i = 0; i < mask.length; i++) if (mask[i] > 127) n++;
+  } else {
+    for (let y = rect.y0; y < rect.y1; y++)
+      for (let i = y * width + rect.x0, end = y * width + rect.x1; i < end; i++) if (mask[i] > 127) n++;
+  }
+  return n / mask.length;
 }
 
+/** The colour of a region on the written result: mean CIEDE2000 to the target (when there is one) and mean CIELAB. */
+export interface RegionColour {
+  meanDeltaE: number;
+  meanLab: [number, number, number];
+}
+
+// Lab (and ΔE00 to the current target) by 24-bit colour, direct-mapped like labAffine's cache: a region's sampled
+// pixels repeat colours, and rgbToLab + CIEDE2000 are the costly part of a sample.
+const LAB_CACHE_BITS = 16;
+const labCacheKeys = new Int32Array(1 << LAB_CACHE_BITS);
+const labCacheValues = new Float64Array(4 << LAB_CACHE_BITS);
+
 /**
- * Mean CIEDE2000 of region pixels (region > 0) to a target colour, over at most `maxSamples` pixels taken evenly in
- * scan order (exact for regions up to that size; a 65k-pixel sample puts the mean within ~0.01 for photos).
+ * Over at most `maxSamples` region pixels (region > 0) taken evenly in scan order — exact for regions up to that
+ * size; a 65k-pixel sample puts the means within ~0.01 for photos: the mean CIEDE2000 to `target` (0 without one) and
+ * the per-pixel mean CIELAB (so shading averages the way the eye compares two photos' walls), rounded to 2 decimals.
+ * Only `rect` is looked at (the region is 0 outside it); `count` is the region's pixel count.
  */
-export function meanDeltaE(img: Uint8Array, channels: number, region: Uint8Array, count: number, target: Lab, maxSamples: number): number {
-  if (count === 0) return 0;
+export function regionColour(
+  img: Uint8Array,
+  channels: number,
+  region: Uint8Array,
+  width: number,
+  rect: Rect,
+  count: number,
+  target: Lab | null,
+  maxSamples: number,
+): RegionColour {
+  if (count === 0) return { meanDeltaE: 0, meanLab: [NaN, NaN, NaN] };
   const step = Math.max(1, Math.floor(count / maxSamples));
+  const keys = labCacheKeys.fill(-1);
+  const values = labCacheValues;
   let seen = 0;
-  let sum = 0;
   let n = 0;
-  for (let i = 0; i < region.length; i++) {
-    if (region[i] === 0) continue;
-    if (seen++ % step !== 0) continue;
-    const p = i * channels;
-    sum += deltaE2000(rgbToLab([img[p], img[p + 1], img[p + 2]]), target);
-    n++;
+  let sumE = 0;
+  let sumL = 0;
+  let sumA = 0;
+  let sumB = 0;
+  for (let y = rect.y0; y < rect.y1; y++) {
+    for (let i = y * width + rect.x0, end = y * width + rect.x1; i < end; i++) {
+      if (region[i] === 0) continue;
+      if (seen++ % step !== 0) continue;
+      const p = i * channels;
+      const key = (img[p] << 16) | (img[p + 1] << 8) | img[p + 2];
+      const slot = Math.imul(key, 0x9e3779b1) >>> (32 - LAB_CACHE_BITS);
+      const v = slot * 4;
+      if (keys[slot] !== key) {
+        const lab = rgbToLab([img[p], img[p + 1], img[p + 2]]);
+        keys[slot] = key;
+        values[v] = lab[0];
+        values[v + 1] = lab[1];
+        values[v + 2] = lab[2];
+        values[v + 3] = target ? deltaE2000(lab, target) : 0;
+      }
+      sumL += values[v];
+      sumA += values[v + 1];
+      sumB += values[v + 2];
+      sumE += values[v + 3];
+      n++;
+    }
   }
-  return sum / n;
+  const r2 = (x: number) => Number((x / n).toFixed(2));
+  return { meanDeltaE: sumE / n, meanLab: [r2(sumL), r2(sumA), r2(sumB)] };
 }

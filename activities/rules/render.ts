@@ -10,14 +10,15 @@ import { parseHex, rgbToLab } from './color';
 import { blurredRegion, growRect } from './feather';
 import type { KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
-import type { LabAffine, Rect } from './kernels';
+import { EMPTY_RECT, unionRect, type LabAffine, type Rect } from './kernels';
 import { adjustAffine, recolorAffine } from './operations';
 
 /** What rendering needs besides the pixels. */
 export interface RenderInput {
   image: RawImage;
-  /** Decodes the mask of a concept or protect id into `into` (width × height bytes). */
-  loadMask(id: string, into: Uint8Array): Promise<void>;
+  /** Decodes the mask of a concept or protect id into `into` (width × height bytes); resolves to the rectangle
+   * outside which it is all 0. */
+  loadMask(id: string, into: Uint8Array): Promise<Rect>;
   protect: readonly string[];
   params: RuleParams;
 }
@@ -37,6 +38,8 @@ export interface Rendered {
   pixels: Uint8Array;
   /** Union of the protect masks (0/255), or null without protect concepts. */
   protectUnion: Uint8Array | null;
+  /** Where protectUnion may be set (it is 0 outside). */
+  protectRect: Rect;
   /** id -> fraction of the image its mask covers, for every mask loaded. */
   coverage: Map<string, number>;
   /** Hands the shared buffers (pixels and protectUnion included) back to the arena. */
@@ -59,11 +62,12 @@ export async function renderRule(input: RenderInput, opts: RenderOptions): Promi
   };
   buffers.pixels.set(input.image.data);
   try {
-    const coverage = await applyOperations(input, opts, buffers);
+    const { coverage, protectRect } = await applyOperations(input, opts, buffers);
     arena.give(buffers.scratch, buffers.scratch2);
     return {
       pixels: buffers.pixels,
       protectUnion: buffers.protectUnion,
+      protectRect,
       coverage,
       release: () => arena.give(buffers.pixels, buffers.protectUnion),
     };
@@ -83,7 +87,11 @@ interface Buffers {
   protectUnion: Uint8Array | null;
 }
 
-async function applyOperations(input: RenderInput, opts: RenderOptions, buf: Buffers): Promise<Map<string, number>> {
+async function applyOperations(
+  input: RenderInput,
+  opts: RenderOptions,
+  buf: Buffers,
+): Promise<{ coverage: Map<string, number>; protectRect: Rect }> {
   const { image, params } = input;
   const { pool, signal } = opts;
   const { width, height, channels } = image;
@@ -95,16 +103,18 @@ async function applyOperations(input: RenderInput, opts: RenderOptions, buf: Buf
     opts.onStep?.(label);
   };
 
+  let protectRect = EMPTY_RECT;
   for (const id of new Set(input.protect)) {
     step(`protect ${id}`);
-    await input.loadMask(id, scratch);
-    coverage.set(id, fraction(await pool.run('unionInto', [protectUnion!, scratch], signal)));
+    const rect = await input.loadMask(id, scratch);
+    coverage.set(id, fraction(await pool.run('unionInto', [protectUnion!, scratch, width, rect], signal)));
+    protectRect = unionRect(protectRect, rect);
   }
 
   for (const [index, op] of params.operations.entries()) {
     step(`operation ${index} ${op.op} ${op.concept}`);
-    await input.loadMask(op.concept, scratch);
-    const region = await pool.run('regionOf', [scratch, protectUnion, width], signal);
+    const bounds = await input.loadMask(op.concept, scratch);
+    const region = await pool.run('regionOf', [scratch, protectUnion, width, bounds], signal);
     coverage.set(op.concept, fraction(region.maskCount));
     if (region.count === 0) continue;
     const { rect } = region;
@@ -146,7 +156,7 @@ async function applyOperations(input: RenderInput, opts: RenderOptions, buf: Buf
     if (affine) await pool.run('labAffine', [pixels, channels, scratch, width, rect, affine], signal);
   }
   throwIfAborted(signal);
-  return coverage;
+  return { coverage, protectRect };
 }
 
 /** libvips' smallest Gaussian σ; API.md allows any σ in (0, 50]. */

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { resampleMaskBounded, resampleMaskInto } from '../../services/image/maskResample';
+
+/** A deterministic mask of blobs (0/255) with some soft (non-binary) edge values, as older masks may hold. */
+function blobs(w: number, h: number, seed: number, soft: boolean): Uint8Array {
+  const m = new Uint8Array(w * h);
+  let s = seed;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % 10_000) / 10_000;
+  const n = 1 + Math.floor(rnd() * 4);
+  for (let k = 0; k < n; k++) {
+    const cx = rnd() * w;
+    const cy = rnd() * h;
+    const r = 1 + rnd() * Math.min(w, h) * 0.3;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const d = Math.hypot(x - cx, y - cy) - r;
+        if (d <= 0) m[y * w + x] = 255;
+        else if (soft && d < 1.5) m[y * w + x] = Math.max(m[y * w + x], Math.round(255 * (1 - d / 1.5)));
+      }
+  }
+  return m;
+}
+
+describe('resampleMaskBounded', () => {
+  it('gives the pixels of resampleMaskInto, 0 outside the rectangle it returns', () => {
+    const sizes: [number, number, number, number][] = [
+      [252, 189, 1000, 750],
+      [63, 47, 250, 190],
+      [10, 7, 37, 29],
+      [40, 40, 40, 40],
+      [30, 20, 17, 11],
+      [1, 1, 9, 5],
+    ];
+    let cases = 0;
+    for (const [sw, sh, dw, dh] of sizes) {
+      for (let seed = 1; seed <= 6; seed++) {
+        const src = blobs(sw, sh, seed * 7919 + sw, seed % 2 === 0);
+        const want = new Uint8Array(dw * dh);
+        resampleMaskInto(src, sw, sh, want, dw, dh);
+        const got = new Uint8Array(dw * dh).fill(7); // a recycled buffer: stale bytes everywhere
+        const rect = resampleMaskBounded(src, sw, sh, got, dw, dh);
+        assert.deepEqual(got, want, `${sw}×${sh} -> ${dw}×${dh}, seed ${seed}`);
+        for (let y = 0; y < dh; y++)
+          for (let x = 0; x < dw; x++)
+            if (x < rect.x0 || x >= rect.x1 || y < rect.y0 || y >= rect.y1) assert.equal(got[y * dw + x], 0, 'outside the rectangle');
+        cases++;
+      }
+    }
+    assert.equal(cases, 36);
+  });
+
+  it('returns an empty rectangle and an all-0 mask for an empty source, and a tight one for a single pixel', () => {
+    const dst = new Uint8Array(40 * 30).fill(9);
+    const empty = resampleMaskBounded(new Uint8Array(10 * 10), 10, 10, dst, 40, 30);
+    assert.deepEqual(empty, { x0: 0, y0: 0, x1: 0, y1: 0 });
+    assert.ok(dst.every((v) => v === 0));
+    const one = new Uint8Array(10 * 10);
+    one[5 * 10 + 5] = 255;
+    const rect = resampleMaskBounded(one, 10, 10, dst, 40, 40);
+    assert.ok(
+      rect.x1 - rect.x0 <= 12 && rect.y1 - rect.y0 <= 12,
+      `a single source pixel maps to a few destination pixels: ${JSON.stringify(rect)}`,
+    );
+    assert.ok(dst.some((v) => v === 255));
+  });
+});
