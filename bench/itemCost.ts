@@ -10,6 +10,9 @@
  * render, result + preview encodes, the checks, the uploads. Not charged: Temporal's own RPCs (the mock environment
  * has none; a real worker adds ~1 ms of CPU per activity), and the model itself (reported apart).
  *
+ * Then the rule engine alone, per stage (decode, render, encode, checks: CPU sampled at each step the engine announces
+ * through its step hook), for where an applyRule's CPU goes.
+ *
  * "Before" is the code as it was before the cost work (commit BEFORE_REF, extracted from git into .data/bench/) run by
  * the same measuring code in the same run; "after" is this checkout. Each runs in its own child process. Drop the
  * before column once its figures are recorded in the issue. The last line is for scripts.
@@ -93,10 +96,21 @@ function meterModel(): { take(): number } {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** The rule engine's stages, as its step hook marks them. */
+const STAGES = ['decode', 'render', 'encode', 'checks'] as const;
+type Stage = (typeof STAGES)[number];
+
 interface Row {
   segment: number;
   model: number;
   applyRule: Partial<Record<OutputFormat, number>>;
+  /** The engine alone (no storage, no activity), CPU-seconds per stage. */
+  stages: Partial<Record<OutputFormat, Record<Stage, number>>>;
+}
+
+/** The stage a step label of the engine opens (labels: protect …, operation …, encode, checks). */
+function stageOf(label: string): Stage {
+  return label === 'encode' ? 'encode' : label === 'checks' ? 'checks' : 'render';
 }
 
 /** What the parent hands a child: where the code is, where S3 is, where the item is. */
@@ -152,9 +166,37 @@ async function child(spec: ChildSpec): Promise<void> {
     for (let i = 0; i < spec.repeats; i++) xs.push((await cpuOf(run)).cpu);
     applyRule[format] = median(xs);
   }
+  // The engine alone, per stage: the same original and masks, CPU sampled at each step the engine announces.
+  const engine = createRuleEngine({ pool });
+  const image = await storage.get(spec.item.inputKey);
+  const maskFiles = Object.fromEntries(
+    await Promise.all(Object.entries(masks).map(async ([id, key]) => [id, await storage.get(key)] as const)),
+  );
+  const stages: Row['stages'] = {};
+  for (const format of spec.formats) {
+    const runs: Record<Stage, number>[] = [];
+    for (let i = 0; i <= spec.repeats; i++) {
+      const spent: Record<Stage, number> = { decode: 0, render: 0, encode: 0, checks: 0 };
+      let stage: Stage = 'decode';
+      let mark = process.cpuUsage();
+      const close = (next: Stage) => {
+        const d = process.cpuUsage(mark);
+        spent[stage] += (d.user + d.system) / 1e6;
+        mark = process.cpuUsage();
+        stage = next;
+      };
+      await engine.apply(
+        { image, masks: maskFiles, concepts: ['wall', 'floor'], protect: ['person'], params: PARAMS, outputFormat: format },
+        { onStep: (label: string) => close(stageOf(label)) },
+      );
+      close(stage);
+      if (i > 0) runs.push(spent); // the first run warms
+    }
+    stages[format] = Object.fromEntries(STAGES.map((st) => [st, median(runs.map((r) => r[st]))])) as Record<Stage, number>;
+  }
   await pool.close();
   storage.destroy();
-  const row: Row = { segment: median(seg), model: median(modelCpu), applyRule };
+  const row: Row = { segment: median(seg), model: median(modelCpu), applyRule, stages };
   console.log(JSON.stringify(row));
 }
 
@@ -228,6 +270,19 @@ async function main(): Promise<void> {
       console.log(
         `| ${label} | ${f(r.segment)} | ${f(r.applyRule.png)} | ${f(r.applyRule.jpeg)} | ${f(r.applyRule.webp)} | ${f(perItem(r, 'png'))} | ${f(r.model)} |`,
       );
+    }
+    console.log('');
+    console.log('applyRule by stage: the rule engine alone (no storage, no activity), CPU-seconds per 12 MP item');
+    console.log(`| code | format | ${STAGES.join(' | ')} | engine total |`);
+    console.log(`|---|---|${STAGES.map(() => '---|').join('')}---|`);
+    for (const [label, r] of [
+      [`before (${BEFORE_REF})`, before],
+      ['after', after],
+    ] as const) {
+      for (const [fmt, st] of Object.entries(r.stages)) {
+        const total = STAGES.reduce((sum, k) => sum + st[k], 0);
+        console.log(`| ${label} | ${fmt} | ${STAGES.map((k) => f(st[k])).join(' | ')} | ${f(total)} |`);
+      }
     }
     // What one GPU needs beside it: the stand-in H200 of bench:pipeline serves 3 concepts at ~11.8 items/s unbatched
     // and ~33.7 batched (issue 13's curve).
