@@ -3,6 +3,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { NativeConnection, type ActivityInterceptorsFactory, type Worker } from '@temporalio/worker';
 import { createCpuWorker } from '../../activities/cpuWorker';
 import type { ApplyRuleInput } from '../../activities/contract';
+import { MAX_RUNNING_EXPORTS } from '../../domain/exports';
 import { PLANS } from '../../domain/plans';
 import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
 import { createCredits } from '../../services/credits';
@@ -62,7 +63,7 @@ class Gate {
   });
 }
 
-describeEachDatabase('compare races: cancel mid-variant', (db) => {
+describeEachDatabase('compare races: cancel mid-variant, per-plan limits under concurrent requests', (db) => {
   let stack: TestSystem;
   let connection: NativeConnection;
   let cpu: { worker: Worker; close(): Promise<void>; run: Promise<void> };
@@ -208,5 +209,66 @@ describeEachDatabase('compare races: cancel mid-variant', (db) => {
     assert.deepEqual(await list(`previews/${userId}/${jobId}/v${n}/`), previews);
     for (const o of [...results, ...previews]) assert.ok(o.modified <= answeredAt, `${o.key} written before the cancel answered`);
     assert.equal((await getVariant(n)).status, 'canceled');
+  });
+
+  it('lets exactly the plan’s number of concurrent variant requests through; the rest get 409 VARIANT_LIMIT_REACHED', async function () {
+    this.timeout(180_000);
+    gate.release();
+    const shown = (await stack.api.request('GET', `/jobs/${jobId}`, { token })).body.data.variants.length;
+    const left = PLANS.free.maxVariantsPerJob - shown;
+    // At most the plan's active-job limit may run at once, or the ledger (429) rather than the limit would refuse.
+    assert.ok(left >= 1 && left <= PLANS.free.maxActiveJobs, `slots left: ${left}`);
+    const colors = ['#C0603A', '#2F3E5C', '#6B8F71', '#D9C5A0', '#8E5572', '#3C6E71', '#B5651D', '#556B2F'];
+    const answers = await Promise.all(colors.map((c) => post(`/jobs/${jobId}/variants`, wall(c))));
+    const accepted = answers.filter((a) => a.status === 202);
+    const refused = answers.filter((a) => a.status !== 202);
+    assert.equal(accepted.length, left, JSON.stringify(answers.map((a) => [a.status, a.body.error?.code])));
+    for (const r of refused) {
+      assert.equal(r.status, 409);
+      assert.equal(r.body.error.code, 'VARIANT_LIMIT_REACHED');
+      assert.equal(r.body.error.details.limit, PLANS.free.maxVariantsPerJob);
+    }
+    const numbers = accepted.map((a) => a.body.data.n).sort();
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: left }, (_, i) => shown + 1 + i),
+    );
+    for (const n of numbers) {
+      const v = await until(`variant ${n} to end`, async () => ((v) => (terminal(v) ? v : undefined))(await getVariant(n)));
+      assert.equal(v.status, 'done');
+    }
+    const job = (await stack.api.request('GET', `/jobs/${jobId}`, { token })).body.data;
+    assert.equal(job.variants.length, PLANS.free.maxVariantsPerJob);
+    const again = await post(`/jobs/${jobId}/variants`, wall('#FFFFFF'));
+    assert.equal(again.body.error?.code, 'VARIANT_LIMIT_REACHED');
+  });
+
+  it(`lets exactly ${MAX_RUNNING_EXPORTS} concurrent exports run per user; the rest get 429 TOO_MANY_ACTIVE_JOBS`, async function () {
+    this.timeout(180_000);
+    gate.select = (type) => type === 'buildExport'; // nothing finishes while the requests race: all count as running
+    const bodies = Array.from({ length: MAX_RUNNING_EXPORTS + 10 }, (_, i) => ({
+      template: 'grid',
+      options: { max_side: 300 + i, labels: false },
+    }));
+    const answers = await Promise.all(bodies.map((b) => post(`/jobs/${jobId}/exports`, b)));
+    const accepted = answers.filter((a) => a.status === 202);
+    assert.equal(accepted.length, MAX_RUNNING_EXPORTS, JSON.stringify(answers.map((a) => [a.status, a.body.error?.code])));
+    for (const r of answers.filter((a) => a.status !== 202)) {
+      assert.equal(r.status, 429);
+      assert.equal(r.body.error.code, 'TOO_MANY_ACTIVE_JOBS');
+      assert.equal(r.body.error.details.limit, MAX_RUNNING_EXPORTS);
+    }
+    gate.release();
+    for (const a of accepted) {
+      const ex = await until(`export ${a.body.data.id}`, async () => {
+        const view = (await stack.api.request('GET', `/jobs/${jobId}/exports/${a.body.data.id}`, { token })).body.data;
+        return view.status === 'done' || view.status === 'failed' ? view : undefined;
+      });
+      assert.equal(ex.status, 'done');
+    }
+    // Two identical concurrent requests make one export, not two.
+    const twins = await Promise.all([1, 2].map(() => post(`/jobs/${jobId}/exports`, { template: 'grid', options: { max_side: 256 } })));
+    assert.deepEqual(twins.map((t) => t.status).sort(), [200, 202]);
+    assert.equal(twins[0].body.data.id, twins[1].body.data.id);
   });
 });
