@@ -11,7 +11,9 @@ import { JobExportLog } from '../../entities/JobExportLog';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobVariantLog } from '../../entities/JobVariantLog';
 import { isVariantTerminal } from '../../domain/variantMachine';
+import { lockUser } from '../../services/credits';
 import type { Storage } from '../../services/storage';
+import { inTransaction } from '../../services/transaction';
 import { CreateExportRequest, ExportView } from '../compareSchemas';
 import { ApiError, notFound } from '../errors';
 import { exportBuildInput } from '../exportRequest';
@@ -87,27 +89,6 @@ export function createExportsRouter(deps: ExportsDeps): Router<RequestState> {
     const requestHash = createHash('sha256')
       .update(JSON.stringify([input, shown]))
       .digest('hex');
-    const same = await rows.findOne({
-      where: {
-        jobId: job.id,
-        userId: job.userId,
-        requestHash,
-        status: Not('failed'),
-        createdAt: MoreThan(new Date(Date.now() - lifetimeMs + 60_000)),
-      },
-      order: { createdAt: 'DESC' },
-    });
-    if (same) {
-      ctx.body = await view(same);
-      return;
-    }
-    const running = await rows.countBy({ userId: job.userId, status: In(['queued', 'running']) });
-    if (running >= MAX_RUNNING_EXPORTS) {
-      throw new ApiError('TOO_MANY_ACTIVE_JOBS', `at most ${MAX_RUNNING_EXPORTS} exports may run at once`, {
-        limit: MAX_RUNNING_EXPORTS,
-        active: running,
-      });
-    }
     const id = uuidv7();
     const items = await ds.getRepository(JobItemLog).findBy({ jobId: job.id });
     const build = exportBuildInput(input, id, job, items, source, input.template === 'compare' ? doneVariants : []);
@@ -127,7 +108,39 @@ export function createExportsRouter(deps: ExportsDeps): Router<RequestState> {
       createdAt: new Date(),
       finishedAt: null,
     });
-    await rows.insert(row);
+    // Look up, count and insert under the user's row lock (lockUser: FOR UPDATE on MySQL; SQLite transactions are
+    // queued): concurrent requests at the limit pass one at a time, so at most MAX_RUNNING_EXPORTS are ever queued or
+    // running, and two identical requests get one export. Refusals are returned, not thrown: a rollback on SQLite's
+    // one shared connection would also undo other requests' writes that ran meanwhile.
+    const claimed = await inTransaction(ds, async (m) => {
+      await lockUser(m, job.userId);
+      const tx = m.getRepository(JobExportLog);
+      const same = await tx.findOne({
+        where: {
+          jobId: job.id,
+          userId: job.userId,
+          requestHash,
+          status: Not('failed'),
+          createdAt: MoreThan(new Date(Date.now() - lifetimeMs + 60_000)),
+        },
+        order: { createdAt: 'DESC' },
+      });
+      if (same) return { same };
+      const running = await tx.countBy({ userId: job.userId, status: In(['queued', 'running']) });
+      if (running >= MAX_RUNNING_EXPORTS) return { running };
+      await tx.insert(row);
+      return {};
+    });
+    if (claimed.same) {
+      ctx.body = await view(claimed.same);
+      return;
+    }
+    if (claimed.running !== undefined) {
+      throw new ApiError('TOO_MANY_ACTIVE_JOBS', `at most ${MAX_RUNNING_EXPORTS} exports may run at once`, {
+        limit: MAX_RUNNING_EXPORTS,
+        active: claimed.running,
+      });
+    }
     try {
       await workflows.startExport({ exportId: id, userId: job.userId, jobId: job.id, build, cpuTaskQueue: config.CPU_TASK_QUEUE });
     } catch (err) {

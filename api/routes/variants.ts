@@ -14,7 +14,8 @@ import type { JobLog } from '../../entities/JobLog';
 import { JobVariantLog } from '../../entities/JobVariantLog';
 import { Rule } from '../../entities/Rule';
 import type { Storage } from '../../services/storage';
-import { isDuplicateKey } from '../../services/transaction';
+import { lockUser } from '../../services/credits';
+import { inTransaction, isDuplicateKey } from '../../services/transaction';
 import type { VariantInput } from '../../workflows/variantContract';
 import { CreateVariantRequest, VariantView } from '../compareSchemas';
 import { ApiError, notFound } from '../errors';
@@ -37,6 +38,21 @@ export interface VariantsDeps {
   config: Config;
   auth: Middleware<RequestState>;
 }
+
+/** The error code the API leaves on a variant row that never reserved (its number stays spent, its slot is free). */
+const NOT_RESERVED = 'NOT_RESERVED';
+
+/**
+ * Whether a variant row takes one of the job's `max_variants_per_job` slots: every row except one the API dropped
+ * because it never reserved. A row whose reservation is still under way counts — it is about to be a variant — and so
+ * does one kept for its Idempotency-Key after an unknown outcome (Temporal unreachable): its retry re-drives it.
+ */
+function holdsSlot(r: Pick<JobVariantLog, 'status' | 'creditsReserved' | 'errorCode'>): boolean {
+  return !(r.status === 'queued' && r.creditsReserved === 0 && r.errorCode === NOT_RESERVED);
+}
+
+/** What the numbering transaction of a create decided. */
+type Claim = { kind: 'existing' | 'created'; row: JobVariantLog } | { kind: 'full' };
 
 /** The rule of a variant request, checked against the job: only the job's segmented concepts can be rendered. */
 async function resolveRule(ds: DataSource, job: JobLog, input: z.output<typeof CreateVariantRequest>): Promise<VariantRule> {
@@ -109,51 +125,63 @@ export function createVariantsRouter(deps: VariantsDeps): Router<RequestState> {
       return finish(row, 200);
     };
     const create = async (attempt = 0): Promise<void> => {
-      if (key) {
-        const existing = await rows.findOneBy({ jobId: job.id, idempotencyKey: key });
-        if (existing) return replay(existing);
-      }
-      const taken = await rows.find({ where: { jobId: job.id }, select: { n: true, status: true, creditsReserved: true } });
-      const counted = taken.filter((r) => r.creditsReserved > 0 || r.status !== 'queued');
-      if (counted.length >= plan.maxVariantsPerJob) {
+      const now = new Date();
+      // Count and number under the user's row lock (lockUser: FOR UPDATE on MySQL; SQLite transactions are queued),
+      // so concurrent requests at the limit pass one at a time and exactly the plan's number get a variant. The
+      // refusal is returned, not thrown: a rollback on SQLite's one shared connection would also undo other
+      // requests' writes that ran meanwhile.
+      const claimed = await inTransaction(ds, async (m): Promise<Claim> => {
+        await lockUser(m, job.userId);
+        const tx = m.getRepository(JobVariantLog);
+        if (key) {
+          const existing = await tx.findOneBy({ jobId: job.id, idempotencyKey: key });
+          if (existing) return { kind: 'existing', row: existing };
+        }
+        const taken = await tx.find({
+          where: { jobId: job.id },
+          select: { n: true, status: true, creditsReserved: true, errorCode: true },
+        });
+        if (taken.filter(holdsSlot).length >= plan.maxVariantsPerJob) return { kind: 'full' };
+        const row = tx.create({
+          jobId: job.id,
+          n: Math.max(0, ...taken.map((r) => r.n)) + 1,
+          userId: job.userId,
+          status: 'queued',
+          rule,
+          outputFormat: input.output_format,
+          idempotencyKey: key,
+          requestHash,
+          items: done.map((i) => ({ idx: i.idx, status: 'pending' as const })),
+          creditsReserved: 0,
+          creditsCharged: 0,
+          creditsRefunded: 0,
+          errorCode: null,
+          errorMessage: null,
+          createdAt: now,
+          updatedAt: now,
+          finishedAt: null,
+        });
+        await tx.insert(row);
+        return { kind: 'created', row };
+      }).catch((err: unknown) => {
+        // Only another API process on the same SQLite file can still collide (it is outside the in-process queue).
+        if (isDuplicateKey(err) && attempt < 5) return null;
+        throw err;
+      });
+      if (!claimed) return create(attempt + 1);
+      if (claimed.kind === 'existing') return replay(claimed.row);
+      if (claimed.kind === 'full') {
         throw new ApiError('VARIANT_LIMIT_REACHED', `at most ${plan.maxVariantsPerJob} variants per job on the ${plan.id} plan`, {
           limit: plan.maxVariantsPerJob,
         });
       }
-      const now = new Date();
-      const row = rows.create({
-        jobId: job.id,
-        n: Math.max(0, ...taken.map((r) => r.n)) + 1,
-        userId: job.userId,
-        status: 'queued',
-        rule,
-        outputFormat: input.output_format,
-        idempotencyKey: key,
-        requestHash,
-        items: done.map((i) => ({ idx: i.idx, status: 'pending' as const })),
-        creditsReserved: 0,
-        creditsCharged: 0,
-        creditsRefunded: 0,
-        errorCode: null,
-        errorMessage: null,
-        createdAt: now,
-        updatedAt: now,
-        finishedAt: null,
-      });
-      try {
-        await rows.insert(row);
-      } catch (err) {
-        // Another request took this number (or this key) first: look again.
-        if (isDuplicateKey(err) && attempt < 5) return create(attempt + 1);
-        throw err;
-      }
-      return finish(row, 202);
+      return finish(claimed.row, 202);
     };
     // A variant that never reserved stays as an invisible row (queued, nothing reserved: not shown, not counted
     // against the limit) rather than being deleted: its number — and so its workflow id and ledger ref, which a
     // closed workflow and the ledger's settlement marker still hold — is never handed out again. Its
     // Idempotency-Key is freed so a retry makes a fresh attempt.
-    const drop = (row: JobVariantLog) => rows.update({ jobId: job.id, n: row.n }, { idempotencyKey: null, errorCode: 'NOT_RESERVED' });
+    const drop = (row: JobVariantLog) => rows.update({ jobId: job.id, n: row.n }, { idempotencyKey: null, errorCode: NOT_RESERVED });
     let attemptsLeft = 3;
     /** Learns the variant's reservation (Update-with-Start; a retry attaches to the same workflow), then answers. */
     const finish = async (row: JobVariantLog, status: 200 | 202): Promise<void> => {

@@ -239,7 +239,7 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     assert.equal((await stack.api.request('GET', `/jobs/${jobId}/variants/9`, { token })).status, 404);
   });
 
-  it('cancels a variant mid-way and refunds what it did not render; a finished one cannot be canceled', async function () {
+  it('cancels a variant before any item rendered and refunds it all; a finished one cannot be canceled (mid-variant: compareRaces)', async function () {
     this.timeout(120_000);
     await stack.stopCpuWorker(); // nothing renders: the cancel finds every item unrendered
     try {
