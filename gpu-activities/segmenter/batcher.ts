@@ -75,7 +75,11 @@ export function createBatcher<I, O>(opts: BatcherOptions<I, O>): Batcher<I, O> {
     void runBatch(batch.map((e) => e.item))
       .then((results) => {
         results.forEach((r, i) => (r instanceof Error ? batch[i].reject(r) : batch[i].resolve(r)));
-        opts.onBatch?.({ size: batch.length, queueWaitMs: batch.map((e) => started - e.at), runMs: performance.now() - started });
+        try {
+          opts.onBatch?.({ size: batch.length, queueWaitMs: batch.map((e) => started - e.at), runMs: performance.now() - started });
+        } catch {
+          // Metrics are an observer: a failing one must not become an unhandled rejection that ends the worker.
+        }
       })
       .finally(() => {
         running = false;

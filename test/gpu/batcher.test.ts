@@ -38,6 +38,35 @@ describe('dynamic batcher', () => {
     assert.ok(stats[0].queueWaitMs[0] >= 29 && stats[0].queueWaitMs[1] < stats[0].queueWaitMs[0]);
   });
 
+  it('a throwing metrics observer neither fails the batch, nor stops the batcher, nor leaves an unhandled rejection', async () => {
+    // On a worker an unhandled rejection ends the process (Node's default); mocha would swallow it, so listen here.
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    const mochaListeners = process.listeners('unhandledRejection');
+    process.removeAllListeners('unhandledRejection');
+    process.on('unhandledRejection', listener);
+    try {
+      let seen = 0;
+      const b = createBatcher<number, number>({
+        maxBatch: 2,
+        waitMs: 0,
+        run: async (items) => items.map((x) => x + 1),
+        onBatch: () => {
+          seen++;
+          throw new Error('metrics down');
+        },
+      });
+      assert.deepEqual(await Promise.all([b.submit(1), b.submit(2)]), [2, 3]);
+      assert.deepEqual(await Promise.all([b.submit(3), b.submit(4)]), [4, 5], 'the next batch still runs');
+      assert.ok(seen >= 2, `the observer was called for every batch (${seen})`);
+      await sleep(10);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', listener);
+      for (const l of mochaListeners) process.on('unhandledRejection', l);
+    }
+  });
+
   it('runs one batch at a time; what arrives meanwhile forms the next batch', async () => {
     let running = 0;
     let most = 0;
