@@ -26,6 +26,8 @@ async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const log = pino({ name: 'runpod-engine', level: config.LOG_LEVEL }, pino.destination(2));
   const storage = createStorage(config);
+  // No cross-request batching here (GPU_MAX_BATCH stays 1): handler.py takes one job at a time per worker — Runpod
+  // scales by workers, not by concurrency within one — so a batcher would only add GPU_BATCH_WAIT_MS to every item.
   const segmenter = createSegmenter({
     modelDir: config.MODEL_DIR,
     provider: config.ORT_EXECUTION_PROVIDER,
