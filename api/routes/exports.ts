@@ -16,6 +16,7 @@ import type { Storage } from '../../services/storage';
 import { inTransaction } from '../../services/transaction';
 import { CreateExportRequest, ExportView } from '../compareSchemas';
 import { ApiError, notFound } from '../errors';
+import { assertSheetFits } from '../exportFit';
 import { exportBuildInput } from '../exportRequest';
 import type { JobReader } from '../jobReader';
 import type { RequestState } from '../middleware/envelope';
@@ -92,6 +93,7 @@ export function createExportsRouter(deps: ExportsDeps): Router<RequestState> {
     const id = uuidv7();
     const items = await ds.getRepository(JobItemLog).findBy({ jobId: job.id });
     const build = exportBuildInput(input, id, job, items, source, input.template === 'compare' ? doneVariants : []);
+    await assertSheetFits(storage, build, items);
     const row = rows.create({
       id,
       jobId: job.id,
