@@ -126,6 +126,7 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     assert.ok(deltaE2000(job.set_checks.wall.mean_lab, rgbToLab(parseHex(SAGE))) < 3);
     assert.deepEqual(Object.keys(job.items[0].checks.mean_lab), ['wall']);
     assert.deepEqual(job.variants, []);
+    assert.deepEqual(job.exports, []);
   });
 
   it('renders a variant on the stored masks: new colour, masks and job results untouched, no GPU work, credits exact', async function () {
@@ -342,6 +343,16 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     assert.equal(manifest.set_checks.wall.items, ITEMS);
     assert.equal(manifest.original_files['0'], '0.png');
     assert.equal(ex.bytes, (await download(ex.download_url)).body.length);
+    // Listed in GET /jobs/{id}, newest first, with its status and lifetime.
+    const listed = (await stack.api.request('GET', `/jobs/${jobId}`, { token })).body.data.exports;
+    assert.deepEqual(listed[0], {
+      id: ex.id,
+      template: 'zip',
+      variant: 0,
+      status: 'done',
+      created_at: ex.created_at,
+      expires_at: ex.expires_at,
+    });
 
     const same = await post(`/jobs/${jobId}/exports`, body);
     assert.equal(same.status, 200);
