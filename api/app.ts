@@ -27,6 +27,7 @@ import { createProvidersRouter, providersDocs } from './routes/providers';
 import { createExportsRouter, exportsDocs } from './routes/exports';
 import { createVariantsRouter, variantsDocs } from './routes/variants';
 import { createVariantWorkflows } from './variantWorkflows';
+import { exportSummaries } from './exportViews';
 import { variantSummaries } from './variantViews';
 import { createJobReader } from './jobReader';
 import { withPresignCache } from './presignCache';
@@ -128,6 +129,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
         hub,
         storage,
         presignTtl: deps.config.PRESIGN_TTL_SECONDS,
+        exports: (jobId) => exportSummaries(deps.ds, jobId, deps.config.PRESIGN_TTL_SECONDS * 1000),
         auth,
       }),
       createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET, callTimeoutMs }),

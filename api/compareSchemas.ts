@@ -34,7 +34,14 @@ export const VariantView = z.object({
 /** `POST /jobs/{id}/exports` options, defaults applied. */
 export const ExportOptionsSchema = z.strictObject({
   columns: z.int().min(1).max(16).default(3),
-  max_side: z.int().min(256).max(16384).default(4096),
+  max_side: z
+    .int()
+    .min(256)
+    .max(16384)
+    .default(4096)
+    .describe(
+      'long side of a grid/before_after/compare sheet in px; cells shrink to fit, down to 8 px wide: a set too large for that → 400 VALIDATION_ERROR on options.max_side, with the size it needs',
+    ),
   background: HexColor.default('#FFFFFF'),
   include_masks: z.boolean().default(false),
   labels: z.boolean().default(true),

@@ -10,7 +10,7 @@ import type { JobLog } from '../entities/JobLog';
 import type { ItemState, JobState } from '../domain/jobData';
 import type { RuleParams } from '../domain/ruleParams';
 import { setChecksOf } from '../domain/setChecks';
-import type { ItemView, JobView, VariantSummary } from './schemas';
+import type { ExportSummary, ItemView, JobView, VariantSummary } from './schemas';
 
 /** Rebuilds a JobState from the DB mirror (items not yet flushed are pending, or canceled once the job is). */
 export function stateFromLog(job: JobLog, rows: JobItemLog[]): JobState {
@@ -45,7 +45,7 @@ export function stateFromLog(job: JobLog, rows: JobItemLog[]): JobState {
 }
 
 /** The JobView without its per-item and per-set parts (lists, SSE progress events). */
-export type JobSummaryView = Omit<z.input<typeof JobView>, 'items' | 'set_checks' | 'variants'>;
+export type JobSummaryView = Omit<z.input<typeof JobView>, 'items' | 'set_checks' | 'variants' | 'exports'>;
 
 /**
  * A job's summary from its mirror row and its items' status counts (for `GET /jobs`, one query per page). The mirror
@@ -87,7 +87,12 @@ export async function jobView(
   contentType: UploadContentType,
   storage: Storage,
   ttlSeconds: number,
-  extras: { params?: RuleParams | null; variants?: z.input<typeof VariantSummary>[]; page?: ItemPage } = {},
+  extras: {
+    params?: RuleParams | null;
+    variants?: z.input<typeof VariantSummary>[];
+    exports?: z.input<typeof ExportSummary>[];
+    page?: ItemPage;
+  } = {},
 ): Promise<z.input<typeof JobView>> {
   const url = (key: string | undefined) => (key ? storage.presignGet(key, ttlSeconds) : Promise.resolve(null));
   // Uploads are whatever the phone sent: served as the declared image type and as a download, so a text/html body
@@ -113,5 +118,11 @@ export async function jobView(
       };
     }),
   );
-  return { ...jobSummary(state), items, set_checks: setChecksOf(extras.params, state.items), variants: extras.variants ?? [] };
+  return {
+    ...jobSummary(state),
+    items,
+    set_checks: setChecksOf(extras.params, state.items),
+    variants: extras.variants ?? [],
+    exports: extras.exports ?? [],
+  };
 }

@@ -3,6 +3,7 @@
  * so the document cannot drift from what the server enforces.
  */
 import { z } from 'zod';
+import { EXPORT_STATUSES, EXPORT_TEMPLATES } from '../domain/exports';
 import { HexColor, RuleParams } from '../domain/ruleParams';
 import { OUTPUT_FORMATS } from '../domain/storageKeys';
 
@@ -192,6 +193,16 @@ export const VariantSummary = z.object({
   }),
 });
 
+/** One export in a JobView's `exports` list: the fields of ExportView without the download URL. */
+export const ExportSummary = z.object({
+  id: z.string(),
+  template: z.enum(EXPORT_TEMPLATES),
+  variant: z.int(),
+  status: z.enum(EXPORT_STATUSES),
+  created_at: isoTime,
+  expires_at: isoTime.describe('until then the same request returns this export, and its download URL stays valid'),
+});
+
 /** API.md JobView. */
 export const JobView = z.object({
   id,
@@ -215,6 +226,11 @@ export const JobView = z.object({
   items: z.array(ItemView),
   set_checks: SetChecks,
   variants: z.array(VariantSummary),
+  exports: z
+    .array(ExportSummary)
+    .describe(
+      'the job’s last 20 exports, newest first (GET /jobs/{id}/exports/{exportId} for the download URL; older ones stay readable there)',
+    ),
 });
 
 /** A presigned upload of one item. */

@@ -44,36 +44,36 @@ export interface SheetLayout {
   cell(row: number, col: number): { left: number; top: number };
 }
 
-/**
- * Equal cells of the given aspect, `columns` wide and `rows` high, scaled so the sheet's long side is at most
- * `maxSide` (and cells are never upscaled past `naturalWidth`). Gaps, captions and headers scale with the cells.
- */
-export function sheetLayout(opts: {
+/** What a sheet's layout depends on. */
+export interface SheetSpec {
   rows: number;
   columns: number;
+  /** Width / height of the first source. */
   aspect: number;
   naturalWidth: number;
   maxSide: number;
   labels: boolean;
   headers: boolean;
-}): SheetLayout {
-  const { rows, columns, aspect } = opts;
-  // Sizes as fractions of the cell width, solved for the width that fits maxSide.
-  const gapF = 0.03;
-  const captionF = opts.labels ? 0.1 : 0;
-  const headerF = opts.labels && opts.headers ? 0.12 : 0;
-  const widthPerCell = columns * (1 + gapF) + gapF;
-  const heightPerCell = rows * (1 / aspect + captionF + gapF) + gapF + headerF;
-  const cw = Math.max(8, Math.floor(Math.min(opts.naturalWidth, opts.maxSide / Math.max(widthPerCell, heightPerCell))));
+}
+
+/** The narrowest cell a sheet may shrink to: below it a photo is no longer recognisable. */
+export const MIN_CELL_WIDTH = 8;
+
+// Gap, caption and header as fractions of the cell width.
+const GAP_F = 0.03;
+const CAPTION_F = 0.1;
+const HEADER_F = 0.12;
+
+/** The sheet with cells `cw` wide: every size rounded, nothing clamped. */
+function layoutAt(cw: number, spec: SheetSpec): SheetLayout {
+  const { rows, columns, aspect } = spec;
   const ch = Math.max(1, Math.round(cw / aspect));
-  const gap = Math.max(1, Math.round(cw * gapF));
-  const captionHeight = Math.round(cw * captionF);
-  const headerHeight = Math.round(cw * headerF);
-  const width = Math.min(opts.maxSide, columns * (cw + gap) + gap);
-  const height = Math.min(opts.maxSide, headerHeight + rows * (ch + captionHeight + gap) + gap);
+  const gap = Math.max(1, Math.round(cw * GAP_F));
+  const captionHeight = spec.labels ? Math.round(cw * CAPTION_F) : 0;
+  const headerHeight = spec.labels && spec.headers ? Math.round(cw * HEADER_F) : 0;
   return {
-    width,
-    height,
+    width: columns * (cw + gap) + gap,
+    height: headerHeight + rows * (ch + captionHeight + gap) + gap,
     cellWidth: cw,
     cellHeight: ch,
     gap,
@@ -81,6 +81,44 @@ export function sheetLayout(opts: {
     captionHeight,
     cell: (row, col) => ({ left: gap + col * (cw + gap), top: headerHeight + gap + row * (ch + captionHeight + gap) }),
   };
+}
+
+/** The long side of the smallest sheet of this shape (cells MIN_CELL_WIDTH wide): `maxSide` must be at least this. */
+export function minSheetSide(spec: Omit<SheetSpec, 'maxSide' | 'naturalWidth'>): number {
+  const l = layoutAt(MIN_CELL_WIDTH, { ...spec, maxSide: 0, naturalWidth: 0 });
+  return Math.max(l.width, l.height);
+}
+
+/**
+ * Equal cells of the given aspect, `columns` wide and `rows` high, as large as fits a sheet whose long side is at most
+ * `maxSide` (and never upscaled past `naturalWidth`). Gaps, captions and headers scale with the cells. Null when even
+ * MIN_CELL_WIDTH cells do not fit: the sheet is never clipped (the API refuses such a request, see `minSheetSide`).
+ */
+export function sheetLayout(spec: SheetSpec): SheetLayout | null {
+  const { rows, columns, aspect } = spec;
+  // The width the unrounded fractions give; rounding each size (gap ≥ 1 px) can overshoot it, so shrink until the
+  // rounded sheet fits. Every rounded size grows with the cell width, so the first width that fits is the largest.
+  const captionF = spec.labels ? CAPTION_F : 0;
+  const headerF = spec.labels && spec.headers ? HEADER_F : 0;
+  const widthPerCell = columns * (1 + GAP_F) + GAP_F;
+  const heightPerCell = rows * (1 / aspect + captionF + GAP_F) + GAP_F + headerF;
+  const fits = (l: SheetLayout) => l.width <= spec.maxSide && l.height <= spec.maxSide;
+  let cw = Math.floor(Math.min(spec.naturalWidth, spec.maxSide / Math.max(widthPerCell, heightPerCell)));
+  cw = Math.max(MIN_CELL_WIDTH, cw);
+  for (let l = layoutAt(cw, spec); ; l = layoutAt(--cw, spec)) {
+    if (fits(l)) return l;
+    if (cw <= MIN_CELL_WIDTH) return null;
+  }
+}
+
+/** Rows and columns of a sheet template: grid wraps the results in `columns`; the others have a row per item. */
+export function sheetGrid(input: Pick<ExportBuildInput, 'template' | 'headers' | 'rows' | 'options'>): {
+  rows: number;
+  columns: number;
+} {
+  const cells = input.rows.reduce((n, r) => n + r.keys.length, 0);
+  const columns = input.template === 'grid' ? Math.max(1, Math.min(input.options.columns, cells)) : Math.max(1, input.headers.length);
+  return { rows: Math.max(1, Math.ceil(cells / columns)), columns };
 }
 
 /** Options of a build (API.md §19 `options`, defaults applied). */

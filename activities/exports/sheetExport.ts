@@ -4,7 +4,8 @@
  * small cells and one canvas, never the full-size set.
  */
 import sharp, { type OverlayOptions } from 'sharp';
-import { sheetLayout } from '../../domain/exports';
+import { ApplicationFailure } from '@temporalio/common';
+import { minSheetSide, sheetGrid, sheetLayout } from '../../domain/exports';
 import type { Storage } from '../../services/storage';
 import type { ExportBuildInput, ExportBuildResult } from '../../domain/exports';
 
@@ -22,11 +23,10 @@ export async function buildSheet(
   const cells = grid
     ? input.rows.flatMap((r) => r.keys.map((key) => ({ key, caption: `#${r.idx}` })))
     : input.rows.flatMap((r) => r.keys.map((key, c) => ({ key, caption: c === 0 ? `#${r.idx}` : '' })));
-  const columns = grid ? Math.max(1, Math.min(input.options.columns, cells.length)) : Math.max(1, input.headers.length);
-  const rows = Math.max(1, Math.ceil(cells.length / columns));
+  const { rows, columns } = sheetGrid(input);
   const first = cells.find((c) => c.key);
   const meta = first?.key ? await sharp(await storage.get(first.key)).metadata() : { width: 512, height: 512 };
-  const layout = sheetLayout({
+  const spec = {
     rows,
     columns,
     aspect: (meta.width ?? 1) / (meta.height ?? 1),
@@ -34,7 +34,16 @@ export async function buildSheet(
     maxSide: input.options.max_side,
     labels: input.options.labels,
     headers: !grid,
-  });
+  };
+  const layout = sheetLayout(spec);
+  // The API refuses a max_side too small for the set; this is the backstop (an image whose aspect differs from its
+  // preview's): fail the export rather than draw a sheet that clips its last rows.
+  if (!layout) {
+    throw ApplicationFailure.nonRetryable(
+      `${rows} rows of ${columns} cells need a max_side of at least ${minSheetSide(spec)} px`,
+      'SHEET_TOO_LARGE',
+    );
+  }
 
   const composites: OverlayOptions[] = [];
   const svg: string[] = [];

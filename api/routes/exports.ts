@@ -16,7 +16,9 @@ import type { Storage } from '../../services/storage';
 import { inTransaction } from '../../services/transaction';
 import { CreateExportRequest, ExportView } from '../compareSchemas';
 import { ApiError, notFound } from '../errors';
+import { assertSheetFits } from '../exportFit';
 import { exportBuildInput } from '../exportRequest';
+import { exportExpiresAt } from '../exportViews';
 import type { JobReader } from '../jobReader';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
@@ -43,7 +45,7 @@ export function createExportsRouter(deps: ExportsDeps): Router<RequestState> {
   const router = new Router<RequestState>();
 
   const view = async (row: JobExportLog): Promise<z.input<typeof ExportView>> => {
-    const expires = new Date(row.createdAt.getTime() + lifetimeMs);
+    const expires = exportExpiresAt(row, lifetimeMs);
     // A fresh URL on every call, valid until the export's lifetime ends (at least a minute, to finish a download).
     const ttl = Math.max(60, Math.round((expires.getTime() - Date.now()) / 1000));
     return {
@@ -92,6 +94,7 @@ export function createExportsRouter(deps: ExportsDeps): Router<RequestState> {
     const id = uuidv7();
     const items = await ds.getRepository(JobItemLog).findBy({ jobId: job.id });
     const build = exportBuildInput(input, id, job, items, source, input.template === 'compare' ? doneVariants : []);
+    await assertSheetFits(storage, build, items);
     const row = rows.create({
       id,
       jobId: job.id,

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
+import type { z } from 'zod';
 import type { Middleware } from 'koa';
 import type { Storage } from '../../services/storage';
 import { isTerminal } from '../../domain/jobStates';
@@ -9,6 +10,7 @@ import type { JobReader } from '../jobReader';
 import { jobSummary, jobView } from '../jobViews';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
+import type { ExportSummary } from '../schemas';
 import type { JobUpdate, SseHub } from '../sseHub';
 
 /** How often a keep-alive comment goes through idle proxies. */
@@ -24,6 +26,8 @@ export function createJobEventsRouter(deps: {
   hub: SseHub;
   storage: Storage;
   presignTtl: number;
+  /** The `exports` list of the `end` JobView. */
+  exports: (jobId: string) => Promise<z.input<typeof ExportSummary>[]>;
   auth: Middleware<RequestState>;
 }): Router<RequestState> {
   const router = new Router<RequestState>();
@@ -72,8 +76,12 @@ export function createJobEventsRouter(deps: {
       }
       if (!finished(update)) return;
       ending = true;
-      const extras = { params: update.job.params, variants: variants as never };
-      jobView(update.state, update.job.contentType as UploadContentType, deps.storage, deps.presignTtl, extras)
+      deps
+        .exports(update.job.id)
+        .then((exports) => {
+          const extras = { params: update.job.params, variants: variants as never, exports };
+          return jobView(update.state, update.job.contentType as UploadContentType, deps.storage, deps.presignTtl, extras);
+        })
         .then((view) => send('end', view))
         .catch((err) => ctx.state.log.warn({ err }, 'job event stream failed'))
         .finally(close);

@@ -19,6 +19,7 @@ import { createJobReader, IS_JOB } from '../jobReader';
 import { assertUploaded, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
 import { jobView, summaryFromLog, type ItemPage } from '../jobViews';
+import { exportSummaries } from '../exportViews';
 import { variantSummaries } from '../variantViews';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
@@ -59,6 +60,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
     jobView(state, job.contentType as UploadContentType, storage, ttl, {
       params: job.params,
       variants: await variantSummaries(ds, job.id),
+      exports: await exportSummaries(ds, job.id, ttl * 1000),
       page,
     });
 

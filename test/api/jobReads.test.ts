@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { v7 as uuidv7 } from 'uuid';
 import { parseConfig } from '../../domain/config';
 import { previewKey, resultKey } from '../../domain/storageKeys';
+import { JobExportLog } from '../../entities/JobExportLog';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
 import { createStorage, type Storage } from '../../services/storage';
@@ -20,6 +21,7 @@ describeEachDatabase('GET /jobs/{id} read path', (db) => {
   let temporalCalls = 0;
   let token: string;
   let jobId: string;
+  let userId: string;
   const N = 130;
 
   before(async () => {
@@ -39,6 +41,7 @@ describeEachDatabase('GET /jobs/{id} read path', (db) => {
     api = await startApi(db(), { TEMPORAL_CALL_TIMEOUT: '1s' }, { jobs: { storage, temporal } });
     const user = await api.signUp();
     token = user.token;
+    userId = user.userId;
     jobId = uuidv7();
     const now = new Date();
     await db().ds.getRepository(JobLog).insert({
@@ -120,5 +123,64 @@ describeEachDatabase('GET /jobs/{id} read path', (db) => {
     const url = new URL(item.input_url);
     assert.equal(url.searchParams.get('response-content-type'), 'image/jpeg');
     assert.match(url.searchParams.get('response-content-disposition') ?? '', /^attachment/);
+  });
+
+  it('lists the newest 20 exports, with the fields of ExportView, and a changed export changes the ETag', async () => {
+    const exports = db().ds.getRepository(JobExportLog);
+    const t0 = Date.now() - 60_000;
+    const row = (i: number, status: JobExportLog['status']) =>
+      exports.create({
+        id: uuidv7(),
+        jobId,
+        userId,
+        template: i % 2 ? 'grid' : 'zip',
+        variant: 0,
+        format: i % 2 ? 'jpeg' : 'zip',
+        requestHash: `h${i}`,
+        status,
+        objectKey: `exports/${userId}/${jobId}/${i}`,
+        bytes: status === 'done' ? 100 : null,
+        errorCode: null,
+        errorMessage: null,
+        createdAt: new Date(t0 + i * 1000),
+        finishedAt: status === 'done' ? new Date(t0 + i * 1000 + 500) : null,
+      });
+    const rows = Array.from({ length: 25 }, (_, i) => row(i, i === 24 ? 'running' : 'done'));
+    await exports.insert(rows);
+    const first = await api.request('GET', `/jobs/${jobId}`, { token });
+    assert.equal(first.status, 200);
+    const listed = first.body.data.exports;
+    assert.deepEqual(
+      listed.map((e: any) => e.id),
+      rows
+        .slice(5)
+        .reverse()
+        .map((r) => r.id),
+      'the newest 20, newest first',
+    );
+    assert.deepEqual(Object.keys(listed[0]).sort(), ['created_at', 'expires_at', 'id', 'status', 'template', 'variant']);
+    assert.deepEqual([listed[0].status, listed[0].template, listed[0].variant], ['running', 'zip', 0]);
+    // The same values ExportView shows for it.
+    const one = (await api.request('GET', `/jobs/${jobId}/exports/${listed[1].id}`, { token })).body.data;
+    assert.deepEqual(
+      [listed[1].status, listed[1].template, listed[1].variant, listed[1].created_at, listed[1].expires_at],
+      [one.status, one.template, one.variant, one.created_at, one.expires_at],
+    );
+
+    // The export finishes: a poll with the old ETag gets the new status, not 304.
+    const etag = first.headers.get('etag')!;
+    await exports.update({ id: rows[24].id }, { status: 'done', bytes: 100, finishedAt: new Date() });
+    const finished = await api.request('GET', `/jobs/${jobId}`, { token, headers: { 'if-none-match': etag } });
+    assert.equal(finished.status, 200);
+    assert.equal(finished.body.data.exports[0].status, 'done');
+    // A new export: listed first, another ETag again.
+    const newer = row(25, 'queued');
+    await exports.insert(newer);
+    const next = await api.request('GET', `/jobs/${jobId}`, { token, headers: { 'if-none-match': finished.headers.get('etag')! } });
+    assert.equal(next.status, 200);
+    assert.deepEqual([next.body.data.exports[0].id, next.body.data.exports[0].status], [newer.id, 'queued']);
+    assert.equal(next.body.data.exports.length, 20);
+    const unchanged = await api.request('GET', `/jobs/${jobId}`, { token, headers: { 'if-none-match': next.headers.get('etag')! } });
+    assert.equal(unchanged.status, 304);
   });
 });

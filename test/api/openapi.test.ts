@@ -143,6 +143,13 @@ describeEachDatabase('GET /openapi.json and /docs', (db) => {
     assert.ok(ev.properties.download_url && ev.properties.expires_at && ev.properties.bytes);
     const job = doc.paths['/jobs/{id}'].get.responses['200'].content['application/json'].schema.properties.data;
     assert.ok(job.properties.variants && job.properties.set_checks);
+    // JobView.exports: the ExportView fields a list needs, bounded and documented as such.
+    assert.ok(job.required.includes('exports'));
+    const listed = job.properties.exports;
+    assert.match(listed.description, /last 20 exports, newest first/);
+    assert.deepEqual(Object.keys(listed.items.properties).sort(), ['created_at', 'expires_at', 'id', 'status', 'template', 'variant']);
+    for (const f of ['template', 'status']) assert.deepEqual(listed.items.properties[f].enum, ev.properties[f].enum, f);
+    assert.match(eb.properties.options.properties.max_side.description, /400 VALIDATION_ERROR on options\.max_side/);
   });
 
   it('renders the docs page with Swagger UI assets served locally', async () => {

@@ -4,6 +4,7 @@ import AdmZip from 'adm-zip';
 import sharp from 'sharp';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { deltaE2000 } from '../../domain/ciede2000';
+import { sheetLayout } from '../../domain/exports';
 import { PLANS } from '../../domain/plans';
 import { rgbToLab, parseHex } from '../../activities/rules/color';
 import { createGpuWorker } from '../../gpu-activities/worker';
@@ -125,6 +126,7 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     assert.ok(deltaE2000(job.set_checks.wall.mean_lab, rgbToLab(parseHex(SAGE))) < 3);
     assert.deepEqual(Object.keys(job.items[0].checks.mean_lab), ['wall']);
     assert.deepEqual(job.variants, []);
+    assert.deepEqual(job.exports, []);
   });
 
   it('renders a variant on the stored masks: new colour, masks and job results untouched, no GPU work, credits exact', async function () {
@@ -341,6 +343,16 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     assert.equal(manifest.set_checks.wall.items, ITEMS);
     assert.equal(manifest.original_files['0'], '0.png');
     assert.equal(ex.bytes, (await download(ex.download_url)).body.length);
+    // Listed in GET /jobs/{id}, newest first, with its status and lifetime.
+    const listed = (await stack.api.request('GET', `/jobs/${jobId}`, { token })).body.data.exports;
+    assert.deepEqual(listed[0], {
+      id: ex.id,
+      template: 'zip',
+      variant: 0,
+      status: 'done',
+      created_at: ex.created_at,
+      expires_at: ex.expires_at,
+    });
 
     const same = await post(`/jobs/${jobId}/exports`, body);
     assert.equal(same.status, 200);
@@ -349,23 +361,49 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
 
   it('exports grid, before_after and compare sheets of the expected cells and size', async function () {
     this.timeout(180_000);
+    // The exact canvas the layout predicts for the scenes' aspect (every result has the originals' size).
+    const layoutOf = (rows: number, columns: number, maxSide: number, labels: boolean, headers: boolean) => {
+      const l = sheetLayout({
+        rows,
+        columns,
+        aspect: scenes[0].width / scenes[0].height,
+        naturalWidth: scenes[0].width,
+        maxSide,
+        labels,
+        headers,
+      });
+      assert.ok(l, `${rows}x${columns} fits ${maxSide}`);
+      return l;
+    };
     const grid = await exportOf({ template: 'grid', format: 'png', options: { columns: 2, max_side: 1200 } });
-    const g = await sharp((await download(grid.download_url)).body).metadata();
+    const gridPng = (await download(grid.download_url)).body;
+    const g = await sharp(gridPng).metadata();
     assert.equal(g.format, 'png');
+    // 3 results, 2 columns → 2 rows of 4:3 cells, captions under them.
+    const gl = layoutOf(2, 2, 1200, true, false);
+    assert.deepEqual([g.width, g.height], [gl.width, gl.height]);
     assert.ok(Math.max(g.width!, g.height!) <= 1200);
-    // 3 results, 2 columns → 2 rows of 4:3 cells: wider than tall.
-    assert.ok(g.width! > g.height!, `${g.width}x${g.height}`);
+    // Three cells hold a photo, the fourth is background (white).
+    const graw = await sharp(gridPng).removeAlpha().raw().toBuffer();
+    const filled = [0, 1, 2, 3].map((i) => {
+      const { left, top } = gl.cell(Math.floor(i / 2), i % 2);
+      const at = ((top + Math.round(gl.cellHeight / 2)) * g.width! + left + Math.round(gl.cellWidth / 2)) * 3;
+      return graw[at] + graw[at + 1] + graw[at + 2] < 3 * 250;
+    });
+    assert.deepEqual(filled, [true, true, true, false]);
 
     const ba = await exportOf({ template: 'before_after', variant: 1, options: { max_side: 1000, labels: false } });
     const b = await sharp((await download(ba.download_url)).body).metadata();
     assert.equal(b.format, 'jpeg');
+    const bl = layoutOf(ITEMS, 2, 1000, false, true);
+    assert.deepEqual([b.width, b.height], [bl.width, bl.height]);
     assert.ok(Math.max(b.width!, b.height!) <= 1000);
-    // 3 rows × 2 columns of 4:3 cells: about (2·4)/(3·3) wide over tall.
-    assert.ok(Math.abs(b.width! / b.height! - 8 / 9) < 0.1, `${b.width}x${b.height}`);
 
     const cmp = await exportOf({ template: 'compare', options: { max_side: 2048 } });
     const { body } = await download(cmp.download_url);
     const c = await sharp(body).metadata();
+    const cl = layoutOf(ITEMS, 4, 2048, true, true);
+    assert.deepEqual([c.width, c.height], [cl.width, cl.height]);
     assert.ok(Math.max(c.width!, c.height!) <= 2048);
     // original | job | v1 | v4 (v2 was canceled, 3 refused): 4 columns, 3 rows. Sample each column's wall colour in row 0.
     const raw = await sharp(body).removeAlpha().raw().toBuffer();

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { sheetLayout } from '../../domain/exports';
 import { PLANS, variantCost } from '../../domain/plans';
 import { coloredConcepts, setChecksOf } from '../../domain/setChecks';
 import { VariantMachine, variantRef } from '../../domain/variantMachine';
@@ -87,26 +86,5 @@ describe('variant machine', () => {
     refused.reserved({ ok: false, code: 'INSUFFICIENT_CREDITS', needed: 2, available: 0 });
     assert.equal(refused.finished, true);
     assert.equal(refused.state().error?.code, 'INSUFFICIENT_CREDITS');
-  });
-});
-
-describe('sheet layout', () => {
-  it('keeps the long side within max_side and the cells in the aspect', () => {
-    for (const [rows, columns] of [
-      [167, 3],
-      [1, 4],
-      [12, 5],
-    ]) {
-      const l = sheetLayout({ rows, columns, aspect: 4 / 3, naturalWidth: 4000, maxSide: 4096, labels: true, headers: true });
-      assert.ok(Math.max(l.width, l.height) <= 4096, `${rows}x${columns}: ${l.width}x${l.height}`);
-      assert.ok(Math.abs(l.cellWidth / l.cellHeight - 4 / 3) < 0.05);
-      const last = l.cell(rows - 1, columns - 1);
-      assert.ok(last.left + l.cellWidth <= l.width && last.top + l.cellHeight <= l.height, 'the last cell fits');
-    }
-  });
-
-  it('never upscales past the originals', () => {
-    const l = sheetLayout({ rows: 1, columns: 2, aspect: 1, naturalWidth: 300, maxSide: 4096, labels: false, headers: false });
-    assert.equal(l.cellWidth, 300);
   });
 });
