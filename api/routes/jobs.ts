@@ -10,6 +10,7 @@ import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
 import { Rule } from '../../entities/Rule';
 import type { JobState } from '../../domain/jobData';
+import type { SetChecks } from '../../domain/setChecks';
 import { ApiError } from '../errors';
 import { resolveExecute, type RuleLookup } from '../executeRequest';
 import { answerWithEtag } from '../conditional';
@@ -18,7 +19,7 @@ import { createJobCreator } from '../jobCreate';
 import { createJobReader, IS_JOB } from '../jobReader';
 import { assertUploaded, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
-import { jobView, summaryFromLog, type ItemPage } from '../jobViews';
+import { jobView, summaryFromLog } from '../jobViews';
 import { variantSummaries } from '../variantViews';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
@@ -55,11 +56,11 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   const findRule: RuleLookup = (id, userId) => ds.getRepository(Rule).findOneBy({ id, userId });
   const ownJob = reader.ownJob;
   const jobState = reader.state;
-  const view = async (state: JobState, job: JobLog, page?: ItemPage) =>
+  const view = async (state: JobState, job: JobLog, setChecks?: SetChecks) =>
     jobView(state, job.contentType as UploadContentType, storage, ttl, {
       params: job.params,
       variants: await variantSummaries(ds, job.id),
-      page,
+      setChecks,
     });
 
   router.post('/jobs', deps.auth, async (ctx) => {
@@ -112,8 +113,8 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   router.get('/jobs/:id', deps.auth, async (ctx) => {
     const page = query(ctx, JobViewQuery);
     const job = await ownJob(ctx.state.userId, ctx.params.id);
-    const state = await jobState(job);
-    answerWithEtag(ctx, await view(state, job, { offset: page.items_offset, limit: page.items_limit }));
+    const { state, setChecks } = await reader.page(job, { offset: page.items_offset, limit: page.items_limit });
+    answerWithEtag(ctx, await view(state, job, setChecks));
   });
 
   router.get('/jobs', deps.auth, async (ctx) => {
