@@ -29,6 +29,7 @@ import { createVariantWorkflows } from './variantWorkflows';
 import { variantSummaries } from './variantViews';
 import { createJobReader } from './jobReader';
 import { withPresignCache } from './presignCache';
+import { createJobViewCache } from './jobViewCache';
 import { createSseHub } from './sseHub';
 import { createJobWorkflows } from './jobWorkflows';
 
@@ -111,7 +112,11 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   ];
   if (deps.jobs) {
     const { temporal } = deps.jobs;
-    const storage = withPresignCache(deps.jobs.storage, deps.config.PRESIGN_TTL_SECONDS);
+    // A terminal job's JobView page is reused for up to a minute; URLs are handed out that much less long, so a URL
+    // in a reused page still has half of its lifetime to live.
+    const viewReuseSeconds = Math.min(60, deps.config.PRESIGN_TTL_SECONDS / 4);
+    const storage = withPresignCache(deps.jobs.storage, deps.config.PRESIGN_TTL_SECONDS, viewReuseSeconds);
+    const views = createJobViewCache({ reuseSeconds: viewReuseSeconds, maxBytes: deps.config.JOB_VIEW_CACHE_MB * 1024 * 1024 });
     const callTimeoutMs = durationMs(deps.config.TEMPORAL_CALL_TIMEOUT);
     const workflows = createJobWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE, callTimeoutMs);
     const reader = createJobReader(deps.ds, workflows);
@@ -123,7 +128,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     });
     metrics.observeSse(hub);
     routers.push(
-      createJobsRouter({ ds: deps.ds, storage, workflows, config: deps.config, auth }),
+      createJobsRouter({ ds: deps.ds, storage, workflows, views, config: deps.config, auth }),
       createJobEventsRouter({
         reader,
         hub,

@@ -18,8 +18,8 @@ export interface RequestState {
   raw?: boolean;
   /** Set when the client broke the connection before the answer (counted apart from server errors). */
   clientAborted?: boolean;
-  /** The JSON of `data` when a route serialized it already (to hash it for an ETag): wrapped as it is. */
-  serialized?: { data: unknown; json: string };
+  /** Set with `ctx.body` to it by a route that serialized its data already (to tag it): its JSON is wrapped as is. */
+  serialized?: { json: string };
 }
 
 const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -54,7 +54,7 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
         throw new ApiError('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}`);
       }
       const { serialized } = ctx.state;
-      if (serialized && ctx.body === serialized.data) {
+      if (serialized && ctx.body === serialized) {
         ctx.type = 'application/json';
         ctx.body = `{"success":true,"data":${serialized.json},"error":null,"meta":${JSON.stringify(meta)}}`;
       } else if (ctx.body !== undefined && !Buffer.isBuffer(ctx.body) && typeof ctx.body !== 'string') {

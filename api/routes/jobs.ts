@@ -4,22 +4,22 @@ import type { Middleware } from 'koa';
 import { LessThan, type DataSource } from 'typeorm';
 import type { Storage } from '../../services/storage';
 import type { Config } from '../../domain/config';
-import { type ItemStatus } from '../../domain/jobStates';
+import { isTerminal, type ItemStatus } from '../../domain/jobStates';
 import type { UploadContentType } from '../../domain/storageKeys';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
 import { Rule } from '../../entities/Rule';
 import type { JobState } from '../../domain/jobData';
-import type { SetChecks } from '../../domain/setChecks';
 import { ApiError } from '../errors';
 import { resolveExecute, type RuleLookup } from '../executeRequest';
-import { answerWithEtag } from '../conditional';
+import { answerWithEtag, serialized, type SerializedAnswer } from '../conditional';
 import { cancelJob } from '../jobCancel';
 import { createJobCreator } from '../jobCreate';
 import { createJobReader, IS_JOB } from '../jobReader';
 import { assertUploaded, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
-import { jobView, summaryFromLog } from '../jobViews';
+import { jobView, summaryFromLog, type ItemPage } from '../jobViews';
+import type { JobViewCache } from '../jobViewCache';
 import { variantSummaries } from '../variantViews';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
@@ -40,6 +40,8 @@ export interface JobsDeps {
   ds: DataSource;
   storage: Storage;
   workflows: JobWorkflows;
+  /** Serialized JobView pages of terminal jobs. */
+  views: JobViewCache;
   config: Config;
   auth: Middleware<RequestState>;
 }
@@ -56,11 +58,10 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   const findRule: RuleLookup = (id, userId) => ds.getRepository(Rule).findOneBy({ id, userId });
   const ownJob = reader.ownJob;
   const jobState = reader.state;
-  const view = async (state: JobState, job: JobLog, setChecks?: SetChecks) =>
+  const view = async (state: JobState, job: JobLog) =>
     jobView(state, job.contentType as UploadContentType, storage, ttl, {
       params: job.params,
       variants: await variantSummaries(ds, job.id),
-      setChecks,
     });
 
   router.post('/jobs', deps.auth, async (ctx) => {
@@ -111,11 +112,23 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   });
 
   router.get('/jobs/:id', deps.auth, async (ctx) => {
-    const page = query(ctx, JobViewQuery);
+    const q = query(ctx, JobViewQuery);
     const job = await ownJob(ctx.state.userId, ctx.params.id);
-    const { state, setChecks } = await reader.page(job, { offset: page.items_offset, limit: page.items_limit });
-    answerWithEtag(ctx, await view(state, job, setChecks));
+    answerWithEtag(ctx, await pageAnswer(job, { offset: q.items_offset, limit: q.items_limit }));
   });
+
+  /** A page of the JobView, serialized; a terminal job's is built once and reused while its key holds. */
+  async function pageAnswer(job: JobLog, page: ItemPage): Promise<SerializedAnswer> {
+    const variants = await variantSummaries(ds, job.id);
+    const key = isTerminal(job.status) ? deps.views.key(job, page, variants) : undefined;
+    const reused = key === undefined ? undefined : deps.views.get(key);
+    if (reused) return reused;
+    const { state, setChecks } = await reader.page(job, page);
+    const contentType = job.contentType as UploadContentType;
+    const answer = serialized(await jobView(state, contentType, storage, ttl, { params: job.params, variants, setChecks }));
+    if (key !== undefined && isTerminal(state.status)) deps.views.set(key, answer);
+    return answer;
+  }
 
   router.get('/jobs', deps.auth, async (ctx) => {
     const q = query(ctx, ListJobsQuery);

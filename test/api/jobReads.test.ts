@@ -10,6 +10,7 @@ import { setChecksOf } from '../../domain/setChecks';
 import { inputKey, previewKey, resultKey } from '../../domain/storageKeys';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
+import { JobVariantLog } from '../../entities/JobVariantLog';
 import { createStorage, type Storage } from '../../services/storage';
 import { startApi, type TestApi } from '../support/api';
 import { describeEachDatabase } from '../support/databases';
@@ -164,6 +165,49 @@ describeEachDatabase('GET /jobs/{id} read path', (db) => {
     const other = await api.request('GET', `/jobs/${jobId}?items_limit=10`, { token, headers: { 'if-none-match': etag! } });
     assert.equal(other.status, 200, 'another page is another representation');
     assert.notEqual(other.headers.get('etag'), etag);
+  });
+
+  it("reuses a terminal job's page only while its row and variants are unchanged", async () => {
+    const path = `/jobs/${jobId}?items_limit=3`;
+    const first = await api.request('GET', path, { token });
+    assert.deepEqual(first.body.data.credits, { reserved: N, charged: N, refunded: 0 });
+    assert.deepEqual(first.body.data.variants, []);
+    const again = await api.request('GET', path, { token });
+    assert.equal(again.headers.get('etag'), first.headers.get('etag'));
+    assert.notEqual(again.body.meta.request_id, first.body.meta.request_id, 'the envelope is per request');
+
+    await db().ds.getRepository(JobLog).update({ id: jobId }, { creditsRefunded: 1 });
+    const settled = await api.request('GET', path, { token });
+    assert.equal(settled.body.data.credits.refunded, 1, 'a changed row is a new page');
+    assert.notEqual(settled.headers.get('etag'), first.headers.get('etag'));
+
+    const now = new Date();
+    await db()
+      .ds.getRepository(JobVariantLog)
+      .insert({
+        jobId,
+        n: 1,
+        userId,
+        status: 'running',
+        rule: { params: { operations: [], feather_px: 0 } },
+        outputFormat: 'png',
+        requestHash: 'h',
+        items: [
+          { idx: 0, status: 'done' },
+          { idx: 1, status: 'pending' },
+        ] as any,
+        creditsReserved: 1,
+        createdAt: now,
+        updatedAt: now,
+      });
+    const withVariant = await api.request('GET', path, { token });
+    assert.deepEqual(
+      withVariant.body.data.variants.map((v: any) => [v.n, v.status, v.progress.done]),
+      [[1, 'running', 1]],
+      'a new variant is a new page',
+    );
+    await db().ds.getRepository(JobVariantLog).delete({ jobId });
+    await db().ds.getRepository(JobLog).update({ id: jobId }, { creditsRefunded: 0 });
   });
 
   it('serves a terminal job from the mirror without calling Temporal', async () => {

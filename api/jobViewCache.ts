@@ -1,0 +1,33 @@
+/**
+ * Serialized JobView pages of terminal jobs, reused while nothing they show can change. A terminal job's items are
+ * final (the workflow's last flush writes them with the job row, in one transaction); what can still move is the
+ * job row itself and the variants list, so both are part of the key, with the page. The presigned URLs inside stay
+ * fresh: an entry lives `reuseSeconds`, and the presign cache stops handing a URL out that long before half of its
+ * lifetime is gone (presignCache.ts), so every URL served from here still has half of its lifetime to live.
+ */
+import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { JobLog } from '../entities/JobLog';
+import type { SerializedAnswer } from './conditional';
+import type { ItemPage } from './jobViews';
+
+/** The cache of one API process. */
+export function createJobViewCache(opts: { reuseSeconds: number; maxBytes: number }) {
+  if (opts.maxBytes === 0) return { key: () => undefined, get: () => undefined, set: () => undefined };
+  const cache = new LRUCache<string, SerializedAnswer>({
+    maxSize: opts.maxBytes,
+    sizeCalculation: (a) => a.json.length + a.etag.length + 100,
+    ttl: opts.reuseSeconds * 1000,
+  });
+  return {
+    /** The key of a page of `job` (its whole mirror row) with this variants list. */
+    key(job: JobLog, page: ItemPage, variants: unknown): string | undefined {
+      return hash('sha1', JSON.stringify([job, page.offset, page.limit, variants]), 'base64url');
+    },
+    get: (key: string): SerializedAnswer | undefined => cache.get(key),
+    set: (key: string, answer: SerializedAnswer): void => void cache.set(key, answer),
+  };
+}
+
+/** The cache's type. */
+export type JobViewCache = ReturnType<typeof createJobViewCache>;
