@@ -5,7 +5,6 @@
  * fresh: an entry lives `reuseSeconds`, and the presign cache stops handing a URL out that long before half of its
  * lifetime is gone (presignCache.ts), so every URL served from here still has half of its lifetime to live.
  */
-import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { JobLog } from '../entities/JobLog';
 import type { SerializedAnswer } from './conditional';
@@ -20,9 +19,29 @@ export function createJobViewCache(opts: { reuseSeconds: number; maxBytes: numbe
     ttl: opts.reuseSeconds * 1000,
   });
   return {
-    /** The key of a page of `job` (its whole mirror row) with this variants list. */
+    /** The key of a page of `job` with this variants list: every field of the mirror row a JobView shows. */
     key(job: JobLog, page: ItemPage, variants: unknown): string | undefined {
-      return hash('sha1', JSON.stringify([job, page.offset, page.limit, variants]), 'base64url');
+      const when = (d: Date | null) => d?.getTime() ?? null;
+      return JSON.stringify([
+        job.id,
+        job.userId,
+        job.presetId,
+        job.status,
+        job.itemCount,
+        job.contentType,
+        job.params,
+        job.creditsReserved,
+        job.creditsCharged,
+        job.creditsRefunded,
+        job.errorCode,
+        job.errorMessage,
+        when(job.createdAt),
+        when(job.updatedAt),
+        when(job.finishedAt),
+        page.offset,
+        page.limit,
+        variants,
+      ]);
     },
     get: (key: string): SerializedAnswer | undefined => cache.get(key),
     set: (key: string, answer: SerializedAnswer): void => void cache.set(key, answer),
