@@ -7,7 +7,6 @@ import type { DataSource } from 'typeorm';
 import type { Credits } from '../services/credits';
 import type { Storage } from '../services/storage';
 import { durationMs, type Config } from '../domain/config';
-import { User } from '../entities/User';
 import { requireAuth } from './auth';
 import { isClientAbort } from './clientAborts';
 import { createApiMetrics } from './metrics';
@@ -31,6 +30,7 @@ import { exportSummaries } from './exportViews';
 import { variantSummaries } from './variantViews';
 import { createJobReader } from './jobReader';
 import { withPresignCache } from './presignCache';
+import { createJobViewCache } from './jobViewCache';
 import { createSseHub } from './sseHub';
 import { createJobWorkflows } from './jobWorkflows';
 
@@ -88,8 +88,10 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // left are whatever the client sent, so they must never key the sign-up rate limit.
   const hops = deps.config.TRUST_PROXY_HOPS;
   const app = new Koa<RequestState>({ proxy: hops > 0, maxIpsCount: hops });
-  const users = deps.ds.getRepository(User);
-  const auth = requireAuth(deps.config.JWT_SECRET, (id) => users.existsBy({ id }));
+  // Asked on every authenticated request (a deleted user's token must stop at once): one indexed raw look-up, not
+  // the query builder's EXISTS round.
+  const userExists = async (id: string) => (await deps.ds.query('SELECT 1 AS found FROM users WHERE id = ?', [id])).length > 0;
+  const auth = requireAuth(deps.config.JWT_SECRET, userExists);
   const metrics = createApiMetrics({ ds: deps.ds });
   let document: Record<string, unknown> | undefined;
 
@@ -111,7 +113,11 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   ];
   if (deps.jobs) {
     const { temporal } = deps.jobs;
-    const storage = withPresignCache(deps.jobs.storage, deps.config.PRESIGN_TTL_SECONDS);
+    // A terminal job's JobView page is reused for up to a minute; URLs are handed out that much less long, so a URL
+    // in a reused page still has half of its lifetime to live.
+    const viewReuseSeconds = Math.min(60, deps.config.PRESIGN_TTL_SECONDS / 4);
+    const storage = withPresignCache(deps.jobs.storage, deps.config.PRESIGN_TTL_SECONDS, viewReuseSeconds);
+    const views = createJobViewCache({ reuseSeconds: viewReuseSeconds, maxBytes: deps.config.JOB_VIEW_CACHE_MB * 1024 * 1024 });
     const callTimeoutMs = durationMs(deps.config.TEMPORAL_CALL_TIMEOUT);
     const workflows = createJobWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE, callTimeoutMs);
     const reader = createJobReader(deps.ds, workflows);
@@ -123,7 +129,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     });
     metrics.observeSse(hub);
     routers.push(
-      createJobsRouter({ ds: deps.ds, storage, workflows, config: deps.config, auth }),
+      createJobsRouter({ ds: deps.ds, storage, workflows, views, config: deps.config, auth }),
       createJobEventsRouter({
         reader,
         hub,

@@ -1,21 +1,34 @@
 /** Conditional GETs: an `ETag` over the answer's data, and 304 Not Modified when the client already has it. */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Context } from 'koa';
+import type { RequestState } from './middleware/envelope';
+
+/** A JSON answer serialized once, with the weak ETag of those bytes. */
+export interface SerializedAnswer {
+  json: string;
+  etag: string;
+}
+
+/** Serializes `data` and tags it (the envelope's request id is outside the hash: equal data, equal ETags). */
+export function serialized(data: unknown): SerializedAnswer {
+  const json = JSON.stringify(data);
+  return { json, etag: `W/"${hash('sha1', json, 'base64url')}"` };
+}
 
 /**
- * Answers `data` with a weak ETag of its JSON, or 304 without a body when `If-None-Match` names it. Phones poll a
- * job every few seconds; most polls find it unchanged, and a 304 saves them the download and the parse. The envelope's
- * request id is outside the hash, so equal data means equal ETags.
+ * Answers with the ETag, or 304 without a body when `If-None-Match` names it. Phones poll a job every few seconds;
+ * most polls find it unchanged, and a 304 saves them the download and the parse.
  */
-export function answerWithEtag(ctx: Context, data: unknown): void {
-  const etag = `W/"${createHash('sha1').update(JSON.stringify(data)).digest('base64url')}"`;
-  ctx.set('ETag', etag);
+export function answerWithEtag(ctx: Context, answer: SerializedAnswer): void {
+  ctx.set('ETag', answer.etag);
   ctx.set('Cache-Control', 'private, no-cache');
-  if (matches(ctx.get('If-None-Match'), etag)) {
+  if (matches(ctx.get('If-None-Match'), answer.etag)) {
     ctx.status = 304;
     return;
   }
-  ctx.body = data;
+  // The envelope wraps these bytes instead of serializing the data again (a JobView page is up to ~250 KB).
+  ctx.body = answer;
+  (ctx.state as RequestState).serialized = answer;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Presigned GET URLs reused for most of their lifetime. Signing with the SDK presigner costs about a millisecond of
  * CPU per URL and a JobView holds up to four per item, while phones poll the same job every few seconds: a URL
- * is signed once and handed out again until half of its lifetime is gone, so every URL a client gets still has at
- * least half of PRESIGN_TTL_SECONDS to live (and an unchanged job keeps the same body, which ETags rely on).
+ * is signed once and handed out again until `slackSeconds` before half of its lifetime is gone, so every URL a client
+ * gets — also from a JobView page built up to `slackSeconds` earlier (jobViewCache.ts) — still has at least half of
+ * PRESIGN_TTL_SECONDS to live (and an unchanged job keeps the same body, which ETags rely on).
  */
 import { LRUCache } from 'lru-cache';
 import type { ServeAs, Storage } from '../services/storage';
@@ -11,9 +12,9 @@ import type { ServeAs, Storage } from '../services/storage';
 const MAX_URLS = 100_000;
 
 /** `storage` whose presignGet answers from a cache; every other operation is the storage's own. */
-export function withPresignCache(storage: Storage, ttlSeconds: number): Storage {
+export function withPresignCache(storage: Storage, ttlSeconds: number, slackSeconds = 0): Storage {
   // Promises, not strings: concurrent polls of one job sign each URL once.
-  const cache = new LRUCache<string, Promise<string>>({ max: MAX_URLS, ttl: (ttlSeconds * 1000) / 2 });
+  const cache = new LRUCache<string, Promise<string>>({ max: MAX_URLS, ttl: (ttlSeconds / 2 - slackSeconds) * 1000 });
   return {
     ...storage,
     presignGet(key: string, ttl: number, serveAs?: ServeAs): Promise<string> {

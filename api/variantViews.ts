@@ -5,7 +5,7 @@ import { progressOf } from '../domain/jobMachine';
 import { setChecksOf } from '../domain/setChecks';
 import type { OutputFormat } from '../domain/storageKeys';
 import type { VariantState } from '../domain/variantMachine';
-import { JobVariantLog } from '../entities/JobVariantLog';
+import type { JobVariantLog } from '../entities/JobVariantLog';
 import type { Storage } from '../services/storage';
 import type { VariantView } from './compareSchemas';
 import type { VariantSummary } from './schemas';
@@ -58,13 +58,16 @@ export async function variantView(s: VariantState, storage: Storage, ttl: number
   };
 }
 
-/** The `variants` list of a JobView: every variant that reserved its credits, from the mirror (one query). */
+/** The `variants` list of a JobView: every variant that reserved its credits, from the mirror (one raw query). */
 export async function variantSummaries(ds: DataSource, jobId: string): Promise<z.input<typeof VariantSummary>[]> {
-  const rows = await ds.getRepository(JobVariantLog).find({ where: { jobId }, order: { n: 'ASC' } });
+  const rows: { n: number | string; status: VariantState['status']; credits_reserved: number | string; items: unknown }[] = await ds.query(
+    'SELECT n, status, credits_reserved, items FROM job_variants_log WHERE job_id = ? ORDER BY n',
+    [jobId],
+  );
   return rows
-    .filter((r) => r.creditsReserved > 0 || r.status !== 'queued')
+    .filter((r) => Number(r.credits_reserved) > 0 || r.status !== 'queued')
     .map((r) => {
-      const s = variantStateFromLog(r);
-      return { n: s.n, status: s.status, progress: s.progress };
+      const items = ((typeof r.items === 'string' ? JSON.parse(r.items) : r.items) ?? []) as VariantState['items'];
+      return { n: Number(r.n), status: r.status, progress: progressOf(items.length, (s) => items.filter((i) => i.status === s).length) };
     });
 }

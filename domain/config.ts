@@ -58,6 +58,8 @@ const Env = z.object({
   JOB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
   /** Open `GET /jobs/{id}/events` streams a user may hold at once (more answer 429 RATE_LIMITED). */
   SSE_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Memory for serialized JobView pages of terminal jobs, reused while unchanged (MiB; 0 = rebuild every page). */
+  JOB_VIEW_CACHE_MB: z.coerce.number().int().min(0).max(4096).default(64),
   ANON_RATE_LIMIT: z.coerce.number().int().positive().default(20),
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   ANON_RATE_WINDOW: duration.default('1h'),

@@ -14,6 +14,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Transform, type Readable } from 'node:stream';
+import { createGetPresigner } from './getPresigner';
 
 /** What the storage module needs from the config. */
 export interface StorageConfig {
@@ -103,6 +104,8 @@ export function createStorage(cfg: StorageConfig): Storage {
   const s3 = client(cfg, cfg.STORAGE_S3_ENDPOINT);
   // Presigned URLs are signed for the host the client will use; sign with the public endpoint when there is one.
   const signer = cfg.STORAGE_PUBLIC_ENDPOINT ? client(cfg, cfg.STORAGE_PUBLIC_ENDPOINT) : s3;
+  // GETs are signed on every read of a job: directly with SigV4, not through the SDK's per-URL presigner.
+  const getPresigner = createGetPresigner(cfg, cfg.STORAGE_PUBLIC_ENDPOINT ?? cfg.STORAGE_S3_ENDPOINT);
   const Bucket = cfg.STORAGE_BUCKET;
   return {
     bucket: Bucket,
@@ -169,13 +172,7 @@ export function createStorage(cfg: StorageConfig): Storage {
       });
     },
     presignGet(key, ttlSeconds, serveAs = {}) {
-      const command = new GetObjectCommand({
-        Bucket,
-        Key: key,
-        ResponseContentType: serveAs.contentType,
-        ResponseContentDisposition: serveAs.attachment ? `attachment; filename="${key.split('/').pop()}"` : undefined,
-      });
-      return getSignedUrl(signer, command, { expiresIn: ttlSeconds });
+      return getPresigner(key, ttlSeconds, serveAs);
     },
     async ensureBucket() {
       try {

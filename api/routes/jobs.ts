@@ -4,7 +4,7 @@ import type { Middleware } from 'koa';
 import { LessThan, type DataSource } from 'typeorm';
 import type { Storage } from '../../services/storage';
 import type { Config } from '../../domain/config';
-import { type ItemStatus } from '../../domain/jobStates';
+import { isTerminal, type ItemStatus } from '../../domain/jobStates';
 import type { UploadContentType } from '../../domain/storageKeys';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
@@ -12,7 +12,7 @@ import { Rule } from '../../entities/Rule';
 import type { JobState } from '../../domain/jobData';
 import { ApiError } from '../errors';
 import { resolveExecute, type RuleLookup } from '../executeRequest';
-import { answerWithEtag } from '../conditional';
+import { answerWithEtag, serialized, type SerializedAnswer } from '../conditional';
 import { cancelJob } from '../jobCancel';
 import { createJobCreator } from '../jobCreate';
 import { createJobReader, IS_JOB } from '../jobReader';
@@ -20,6 +20,7 @@ import { assertUploaded, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
 import { jobView, summaryFromLog, type ItemPage } from '../jobViews';
 import { exportSummaries } from '../exportViews';
+import type { JobViewCache } from '../jobViewCache';
 import { variantSummaries } from '../variantViews';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
@@ -40,6 +41,8 @@ export interface JobsDeps {
   ds: DataSource;
   storage: Storage;
   workflows: JobWorkflows;
+  /** Serialized JobView pages of terminal jobs. */
+  views: JobViewCache;
   config: Config;
   auth: Middleware<RequestState>;
 }
@@ -56,12 +59,11 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   const findRule: RuleLookup = (id, userId) => ds.getRepository(Rule).findOneBy({ id, userId });
   const ownJob = reader.ownJob;
   const jobState = reader.state;
-  const view = async (state: JobState, job: JobLog, page?: ItemPage) =>
+  const view = async (state: JobState, job: JobLog) =>
     jobView(state, job.contentType as UploadContentType, storage, ttl, {
       params: job.params,
       variants: await variantSummaries(ds, job.id),
       exports: await exportSummaries(ds, job.id, ttl * 1000),
-      page,
     });
 
   router.post('/jobs', deps.auth, async (ctx) => {
@@ -112,11 +114,23 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   });
 
   router.get('/jobs/:id', deps.auth, async (ctx) => {
-    const page = query(ctx, JobViewQuery);
+    const q = query(ctx, JobViewQuery);
     const job = await ownJob(ctx.state.userId, ctx.params.id);
-    const state = await jobState(job);
-    answerWithEtag(ctx, await view(state, job, { offset: page.items_offset, limit: page.items_limit }));
+    answerWithEtag(ctx, await pageAnswer(job, { offset: q.items_offset, limit: q.items_limit }));
   });
+
+  /** A page of the JobView, serialized; a terminal job's is built once and reused while its key holds. */
+  async function pageAnswer(job: JobLog, page: ItemPage): Promise<SerializedAnswer> {
+    const [variants, exports] = await Promise.all([variantSummaries(ds, job.id), exportSummaries(ds, job.id, ttl * 1000)]);
+    const key = isTerminal(job.status) ? deps.views.key(job, page, { variants, exports }) : undefined;
+    const reused = key === undefined ? undefined : deps.views.get(key);
+    if (reused) return reused;
+    const { state, setChecks } = await reader.page(job, page);
+    const contentType = job.contentType as UploadContentType;
+    const answer = serialized(await jobView(state, contentType, storage, ttl, { params: job.params, variants, exports, setChecks }));
+    if (key !== undefined && isTerminal(state.status)) deps.views.set(key, answer);
+    return answer;
+  }
 
   router.get('/jobs', deps.auth, async (ctx) => {
     const q = query(ctx, ListJobsQuery);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../domain/config';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
-import { jobSummary, jobView, stateFromLog, summaryFromLog } from '../../api/jobViews';
+import { jobSummary, jobView, pageStateFromLog, stateFromLog, summaryFromLog } from '../../api/jobViews';
 import { createStorage } from '../../services/storage';
 
 const T0 = new Date('2026-11-29T10:00:00.000Z');
@@ -102,6 +102,33 @@ describe('api/jobViews', () => {
       const rows = [itemRow(0, {}), itemRow(3, { status: 'failed', errorCode: 'X' })];
       const fromRows = jobSummary(stateFromLog(logRow(), rows));
       assert.deepEqual(summaryFromLog(logRow(), { done: 1, failed: 1 }), fromRows);
+    });
+  });
+
+  describe('pageStateFromLog', () => {
+    it('lists the page as the whole state does, with the progress of every item from the counts', () => {
+      const rows = [
+        itemRow(0, { resultKey: 'outputs/r0.png', checks }),
+        itemRow(2, { status: 'failed', errorCode: 'INVALID_IMAGE', errorMessage: 'bad' }),
+        itemRow(5, {}),
+      ];
+      for (const status of ['running', 'done', 'canceled'] as const) {
+        const job = logRow({ itemCount: 7, status });
+        const whole = stateFromLog(job, rows);
+        for (const page of [
+          { offset: 0, limit: 3 },
+          { offset: 2, limit: 4 },
+          { offset: 6, limit: 100 },
+          { offset: 9, limit: 5 },
+        ]) {
+          const paged = pageStateFromLog(job, { done: 2, failed: 1 }, rows, page);
+          assert.deepEqual(
+            paged,
+            { ...whole, items: whole.items.slice(page.offset, page.offset + page.limit) },
+            `${status} ${JSON.stringify(page)}`,
+          );
+        }
+      }
     });
   });
 
