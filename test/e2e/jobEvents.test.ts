@@ -114,7 +114,8 @@ describe('GET /jobs/{id}/events under load', function () {
       return Date.now() - t0;
     };
     await runJob(); // warm-up: model sessions, workflow bundle caches
-    const idle = await runJob();
+    // Best of two on each side: what the streams cost, not a moment when the shared machine was busy elsewhere.
+    const idle = Math.min(await runJob(), await runJob());
 
     const streams: Awaited<ReturnType<typeof openStream>>[] = [];
     for (let u = 0; u < 40; u++) {
@@ -125,8 +126,8 @@ describe('GET /jobs/{id}/events under load', function () {
     try {
       assert.equal(streams.filter((s) => s.status === 200).length, 200);
       assert.equal(await metric(stack, 'sse_polled_jobs'), 40);
-      const loaded = await runJob();
-      console.log(`      4-item job: idle ${idle} ms, with 200 streams of 40 users ${loaded} ms (${(loaded / idle).toFixed(2)}×)`);
+      const loaded = Math.min(await runJob(), await runJob());
+      console.log(`      4-item job (best of 2): idle ${idle} ms, with 200 streams of 40 users ${loaded} ms (${(loaded / idle).toFixed(2)}×)`);
       assert.ok(loaded <= 2 * idle, `with 200 streams the job took ${loaded} ms, idle ${idle} ms`);
     } finally {
       for (const s of streams) s.close();
