@@ -127,7 +127,9 @@ describe('GET /jobs/{id}/events under load', function () {
       assert.equal(streams.filter((s) => s.status === 200).length, 200);
       assert.equal(await metric(stack, 'sse_polled_jobs'), 40);
       const loaded = Math.min(await runJob(), await runJob());
-      console.log(`      4-item job (best of 2): idle ${idle} ms, with 200 streams of 40 users ${loaded} ms (${(loaded / idle).toFixed(2)}×)`);
+      console.log(
+        `      4-item job (best of 2): idle ${idle} ms, with 200 streams of 40 users ${loaded} ms (${(loaded / idle).toFixed(2)}×)`,
+      );
       assert.ok(loaded <= 2 * idle, `with 200 streams the job took ${loaded} ms, idle ${idle} ms`);
     } finally {
       for (const s of streams) s.close();
