@@ -1,7 +1,7 @@
 /**
  * `npm run bench:api`: the read path every phone polls. GET /jobs/{id} of a done 12-item job and of a done 500-item
- * job (default page: 100 items) against a Koa + @koa/router JSON hello-world, measured with autocannon in the same
- * run and process, so the ratio holds on any machine. Needs no running services: the jobs are terminal, so the API
+ * job (default page: 100 items) against a Koa + @koa/router JSON hello-world, both served by this process and measured
+ * with autocannon (its CLI, in a child process) in the same run, so the ratio holds on any machine. Needs no running services: the jobs are terminal, so the API
  * answers from the DB mirror (SQLite in a temp dir) and never calls Temporal (its client points nowhere and would
  * fail); presigning is local SigV4 signing.
  *
@@ -17,13 +17,15 @@
  * Last line: `api: job12 <ratio>% of hello-world p99 <ms> ms, job500 <ms> ms per call`.
  */
 import 'reflect-metadata';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Router from '@koa/router';
 import { Client, Connection } from '@temporalio/client';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import Koa from 'koa';
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
@@ -38,6 +40,8 @@ import { createCredits } from '../services/credits';
 import { createStorage } from '../services/storage';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const AUTOCANNON = require.resolve('autocannon/autocannon.js');
+const execFileAsync = promisify(execFile);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 
 async function listen(app: Koa): Promise<{ url: string; close: () => void }> {
@@ -47,8 +51,15 @@ async function listen(app: Koa): Promise<{ url: string; close: () => void }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
+/**
+ * autocannon in a child process (its own CLI, JSON out): the load generator gets its own event loop instead of
+ * sharing the server's, as a phone fleet would. Both servers are measured the same way.
+ */
 async function load(url: string, headers: Record<string, string> = {}) {
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
+  const args = [AUTOCANNON, '-j', '-c', String(CONNECTIONS), '-d', String(DURATION)];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  const { stdout } = await execFileAsync(process.execPath, [...args, url], { maxBuffer: 64 * 2 ** 20 });
+  const r = JSON.parse(stdout) as autocannon.Result;
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }
 
@@ -89,7 +100,7 @@ async function seedDoneJob(ds: import('typeorm').DataSource, userId: string, n: 
   return id;
 }
 
-/** CPU milliseconds of this process per sequential GET (client side included, so an upper bound for the API). */
+/** CPU milliseconds of this process per sequential GET (the fetch client's side included: an upper bound for the API). */
 async function cpuPerCall(url: string, token: string, calls: number): Promise<number> {
   const before = process.cpuUsage();
   for (let i = 0; i < calls; i++) {
