@@ -5,6 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource } from 'typeorm';
 import type { ReserveResult } from '../domain/jobData';
+import { isItemTerminal } from '../domain/jobStates';
 import { variantRef, type VariantItemState, type VariantRecord, type VariantState } from '../domain/variantMachine';
 import { JobVariantLog } from '../entities/JobVariantLog';
 import { JobSettledError, UnknownUserError, type Credits, type Settlement } from '../services/credits';
@@ -32,7 +33,7 @@ export function createVariantActivities({ ds, credits }: { ds: DataSource; credi
     },
 
     /**
-     * Mirrors the variant row and merges the items finished since the last flush into its items column (one JSON
+     * Mirrors the variant row and merges the items changed since the last flush into its items column (one JSON
      * value: read, merge, write under the row's lock). Absolute values, and an item's final state never changes, so a
      * retried or late flush writes nothing new. A row the API dropped (refused create) is not brought back.
      */
@@ -86,10 +87,16 @@ export function createVariantActivities({ ds, credits }: { ds: DataSource; credi
 /** The variant activities' type; the workflow types its proxy from it. */
 export type VariantActivities = ReturnType<typeof createVariantActivities>;
 
-/** The row's items with `changed` put in place by idx (any idx the row lacks is added), in idx order. */
+/**
+ * The row's items with `changed` put in place by idx (any idx the row lacks is added), in idx order. A final state is
+ * never replaced by a running one: a late attempt of an older flush must not undo a newer one.
+ */
 function mergeItems(stored: VariantItemState[], changed: VariantItemState[]): VariantItemState[] {
   const byIdx = new Map(stored.map((i) => [i.idx, i]));
-  for (const i of changed) byIdx.set(i.idx, i);
+  for (const i of changed) {
+    const old = byIdx.get(i.idx);
+    if (!old || !isItemTerminal(old.status) || isItemTerminal(i.status)) byIdx.set(i.idx, i);
+  }
   return [...byIdx.values()].sort((a, b) => a.idx - b.idx);
 }
 

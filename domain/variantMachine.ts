@@ -63,8 +63,8 @@ export interface VariantState {
 }
 
 /**
- * What one DB-mirror flush carries: the variant row (absolute values) and the items that finished since the previous
- * flush, so each item's final state travels through the workflow history once.
+ * What one DB-mirror flush carries: the variant row (absolute values) and the items that started or finished since
+ * the previous flush, so each item travels through the workflow history at most twice (running, then final).
  */
 export interface VariantRecord {
   variant: Omit<VariantState, 'items' | 'progress' | 'rule' | 'outputFormat'>;
@@ -98,7 +98,7 @@ export class VariantMachine {
   private finishedAt: string | null = null;
   /** Bumped on every change, so the workflow flushes only when something moved. */
   version = 0;
-  /** Items finished since the last `takeRecord` (only final states go to the mirror; the query serves the rest). */
+  /** Items started or finished since the last `takeRecord` (the JobView's variant progress reads the mirror). */
   private readonly dirty = new Set<number>();
 
   constructor(
@@ -159,6 +159,7 @@ export class VariantMachine {
   /** An item went to the CPU fleet. */
   itemStarted(idx: number): void {
     this.item(idx).status = 'running';
+    this.dirty.add(idx);
     if (this.status === 'queued') this.status = 'running';
     this.touch();
   }
@@ -214,12 +215,12 @@ export class VariantMachine {
     return this.items.filter((i) => i.status === status).length;
   }
 
-  /** Whether an item finished since the last `takeRecord` (the variant row is always sent). */
+  /** Whether an item started or finished since the last `takeRecord` (the variant row is always sent). */
   hasChanges(): boolean {
     return this.dirty.size > 0;
   }
 
-  /** The next DB flush: the variant row plus the items finished since the previous call, which are then marked clean. */
+  /** The next DB flush: the variant row plus the items changed since the previous call, which are then marked clean. */
   takeRecord(): VariantRecord {
     const s = this.state();
     const { jobId, userId, n, status, credits, error, createdAt, updatedAt, finishedAt } = s;

@@ -89,14 +89,22 @@ describe('variant machine', () => {
     assert.equal(refused.state().error?.code, 'INSUFFICIENT_CREDITS');
   });
 
-  it('hands the mirror each finished item once: the row plus the items finished since the last record', () => {
+  it('hands the mirror each item change once: the row plus the items started or finished since the last record', () => {
     const m = make([0, 1, 2, 3]);
     m.reserved({ ok: true, amount: 1 });
     assert.equal(m.hasChanges(), false);
     assert.deepEqual(m.takeRecord().items, []);
     m.itemStarted(0);
     m.itemStarted(1);
-    assert.equal(m.hasChanges(), false, 'running is live state, served by the query');
+    m.itemStarted(2);
+    assert.deepEqual(
+      m.takeRecord().items.map((i) => [i.idx, i.status]),
+      [
+        [0, 'running'],
+        [1, 'running'],
+        [2, 'running'],
+      ],
+    );
     m.itemDone(1, keys);
     m.itemFailed(0, { code: 'INVALID_IMAGE', message: 'x' });
     assert.equal(m.hasChanges(), true);
@@ -120,7 +128,7 @@ describe('variant machine', () => {
         [2, 'canceled'],
         [3, 'canceled'],
       ],
-      'settle cancels the rest, and they go to the mirror too',
+      'settle cancels the rest (running or pending), and they go to the mirror too',
     );
     assert.equal(last.variant.status, 'done');
     assert.ok(last.variant.finishedAt);
