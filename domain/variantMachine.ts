@@ -62,6 +62,15 @@ export interface VariantState {
   finishedAt: string | null;
 }
 
+/**
+ * What one DB-mirror flush carries: the variant row (absolute values) and the items that started or finished since
+ * the previous flush, so each item travels through the workflow history at most twice (running, then final).
+ */
+export interface VariantRecord {
+  variant: Omit<VariantState, 'items' | 'progress' | 'rule' | 'outputFormat'>;
+  items: VariantItemState[];
+}
+
 /** What the machine needs of the variant's input. */
 export interface VariantMachineInput {
   jobId: string;
@@ -89,6 +98,8 @@ export class VariantMachine {
   private finishedAt: string | null = null;
   /** Bumped on every change, so the workflow flushes only when something moved. */
   version = 0;
+  /** Items started or finished since the last `takeRecord` (the JobView's variant progress reads the mirror). */
+  private readonly dirty = new Set<number>();
 
   constructor(
     private readonly input: VariantMachineInput,
@@ -148,6 +159,7 @@ export class VariantMachine {
   /** An item went to the CPU fleet. */
   itemStarted(idx: number): void {
     this.item(idx).status = 'running';
+    this.dirty.add(idx);
     if (this.status === 'queued') this.status = 'running';
     this.touch();
   }
@@ -155,18 +167,21 @@ export class VariantMachine {
   /** An item's result is stored. */
   itemDone(idx: number, res: { resultKey: string; previewKey: string; checks: ItemChecks }): void {
     Object.assign(this.item(idx), { status: 'done', ...res });
+    this.dirty.add(idx);
     this.touch();
   }
 
   /** An item failed for good. */
   itemFailed(idx: number, error: StateError): void {
     Object.assign(this.item(idx), { status: 'failed', error });
+    this.dirty.add(idx);
     this.touch();
   }
 
   /** An item was stopped by a cancel. */
   itemCanceled(idx: number): void {
     this.item(idx).status = 'canceled';
+    this.dirty.add(idx);
     this.touch();
   }
 
@@ -180,7 +195,11 @@ export class VariantMachine {
   /** Records the settlement and fixes the final status (some done -> done, none -> failed, cancel -> canceled). */
   settle(settlement: { charged: number; released: number }): void {
     this.credits = { reserved: this.credits.reserved, charged: settlement.charged, refunded: settlement.released };
-    for (const i of this.items) if (i.status === 'pending' || i.status === 'running') i.status = 'canceled';
+    for (const i of this.items) {
+      if (i.status !== 'pending' && i.status !== 'running') continue;
+      i.status = 'canceled';
+      this.dirty.add(i.idx);
+    }
     if (this.cancelRequested) this.status = 'canceled';
     else if (this.count('done') > 0) this.status = 'done';
     else {
@@ -194,6 +213,20 @@ export class VariantMachine {
 
   private count(status: ItemStatus): number {
     return this.items.filter((i) => i.status === status).length;
+  }
+
+  /** Whether an item started or finished since the last `takeRecord` (the variant row is always sent). */
+  hasChanges(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /** The next DB flush: the variant row plus the items changed since the previous call, which are then marked clean. */
+  takeRecord(): VariantRecord {
+    const s = this.state();
+    const { jobId, userId, n, status, credits, error, createdAt, updatedAt, finishedAt } = s;
+    const items = s.items.filter((i) => this.dirty.has(i.idx));
+    this.dirty.clear();
+    return { variant: { jobId, userId, n, status, credits, error, createdAt, updatedAt, finishedAt }, items };
   }
 
   /** The variant as the state query returns it; credits show the projected charge until the ledger settles. */

@@ -1,20 +1,25 @@
 /**
- * Re-records the job workflow histories the replay test (test/workflows/replay.test.ts) replays: representative runs
- * with the stub GPU activities, written as proto3 JSON into test/workflows/histories/. Run it after a deliberate,
- * `patched()`-guarded workflow change, and commit the new files next to the old ones (old histories must still replay).
+ * Re-records the job and variant workflow histories the replay test (test/workflows/replay.test.ts) replays:
+ * representative runs with the stub GPU/CPU activities, written as proto3 JSON into test/workflows/histories/. Run it
+ * after a deliberate, `patched()`-guarded workflow change, and commit the new files next to the old ones (old
+ * histories must still replay).
  *   npm run record-histories            (uses TEMPORAL_ADDRESS when set, else starts the project's dev server)
+ *   npm run record-histories -- variant (only the scenarios whose name contains "variant")
  */
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cancelUpdate, confirmUploadUpdate, executeUpdate } from '../workflows/contract';
-import { EXECUTE, createJob, createTestEnv, eventually, startHarness, type Harness, type TestJob } from '../test/workflows/harness';
+import type { WorkflowHandle } from '@temporalio/client';
+import { EXECUTE, createJob, createTestEnv, eventually, startHarness, type Harness } from '../test/workflows/harness';
 import { toHistoryJson } from '../test/workflows/historyJson';
+import { createVariant } from '../test/workflows/variantHarness';
+import { cancelVariantUpdate } from '../workflows/variantContract';
 
 const OUT = path.resolve(__dirname, '../test/workflows/histories');
 
-/** A scenario drives one job to its end; the file is named after it. */
-const SCENARIOS: Record<string, (h: Harness) => Promise<TestJob>> = {
+/** A scenario drives one job or variant to its end; the file is named after it. */
+const SCENARIOS: Record<string, (h: Harness) => Promise<{ handle: WorkflowHandle }>> = {
   async happy(h) {
     const job = await createJob(h, { itemCount: 3 });
     await job.handle.executeUpdate(confirmUploadUpdate);
@@ -42,6 +47,18 @@ const SCENARIOS: Record<string, (h: Harness) => Promise<TestJob>> = {
   async refused(h) {
     return createJob(h, { itemCount: 3, credits: 1 });
   },
+  async 'variant-happy'(h) {
+    return createVariant(h, { itemCount: 5, plan: { invalid: [1] } });
+  },
+  async 'variant-cancel'(h) {
+    const variant = await createVariant(h, { itemCount: 4, maxInFlight: 2, plan: { hang: [1] } });
+    await eventually(() => h.gpu.started.get(variant.input.jobId)?.includes(1) ?? false);
+    await variant.handle.executeUpdate(cancelVariantUpdate);
+    return variant;
+  },
+  async 'variant-refused'(h) {
+    return createVariant(h, { itemCount: 3, credits: 0 });
+  },
 };
 
 async function main(): Promise<void> {
@@ -49,9 +66,11 @@ async function main(): Promise<void> {
   const h = await startHarness(env);
   try {
     fs.mkdirSync(OUT, { recursive: true });
+    const only = process.argv[2];
     for (const [name, run] of Object.entries(SCENARIOS)) {
+      if (only && !name.includes(only)) continue;
       const { handle } = await run(h);
-      const final = await handle.result();
+      const final = (await handle.result()) as { status: string };
       const history = await handle.fetchHistory();
       fs.writeFileSync(path.join(OUT, `${name}.json`), toHistoryJson(history) + '\n');
       console.log(`${name}: ${final.status}, ${history.events?.length} events -> test/workflows/histories/${name}.json`);

@@ -40,6 +40,7 @@ import {
   type JobInput,
 } from './contract';
 import type { JobState, ReserveResult } from '../domain/jobData';
+import { createFlusher } from './flusher';
 import { JOB_STATUS_KEY, jobSearchAttributes } from './searchAttributes';
 
 // patched() ids: each names a change made while jobs of the previous code may still be running.
@@ -47,8 +48,6 @@ const BOUNDED_CANCEL_WAIT = 'bounded-cancel-wait';
 const THROTTLED_FLUSH = 'throttled-flush';
 const CPU_FLEET = 'cpu-fleet';
 const RESERVE_MIRRORED = 'reserve-mirrored';
-/** Least time between two DB-mirror flushes while items are finishing (GET /jobs/{id} reads the live state anyway). */
-const FLUSH_EVERY_MS = 1000;
 /** How long the cancel update waits for the job to settle before it answers with the state so far. */
 const CANCEL_ANSWER_WITHIN = '20s';
 
@@ -97,7 +96,7 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
   let lastVersion = m.version;
   // Also set by the API at start; upserted here so a run started any other way (CLI, tests) is findable too.
   upsertSearchAttributes(jobSearchAttributes(input.userId, input.presetId, m.status));
-  const flusher = createFlusher(m);
+  const flusher = createFlusher(m, recordJob, () => patched(THROTTLED_FLUSH));
   const changed = () => {
     if (m.version === lastVersion) return; // an idempotent repeat changed nothing: no flush
     lastVersion = m.version;
@@ -294,63 +293,4 @@ function itemError(err: unknown): StateError {
     return { code: cause.type!, message: cause.message };
   }
   return { code: 'PROCESSING_FAILED', message: cause instanceof Error ? cause.message : String(cause) };
-}
-
-/**
- * The DB mirror, batched so history stays small: at most one `recordJob` in flight, and each carries every item
- * changed since the previous one. A burst of item completions therefore costs one activity, not one per item.
- */
-function createFlusher(m: JobMachine) {
-  let wanted = false;
-  let running = false;
-  let draining = false;
-  let failure: unknown;
-  /** The machine's version the last finished flush carried. */
-  let written = -1;
-  async function pump() {
-    try {
-      while (wanted) {
-        wanted = false;
-        const started = Date.now(); // workflow time: deterministic
-        const version = m.version;
-        await recordJob(m.takeRecord());
-        written = version;
-        if (wanted && !draining && patched(THROTTLED_FLUSH)) {
-          // When the GPUs set the pace, items finish one by one and every completion would start its own flush
-          // (about one per item: history and server writes double). Wait out the rest of FLUSH_EVERY and let the
-          // completions pile up; a drain (the end of the job) cuts the wait short.
-          const rest = FLUSH_EVERY_MS - (Date.now() - started);
-          if (rest > 0) await condition(() => draining, rest);
-        }
-      }
-    } catch (err) {
-      failure = err; // retries are unlimited: only a non-retryable failure lands here; drain() reports it
-    } finally {
-      running = false;
-    }
-  }
-  return {
-    /** Schedules a flush of the current state (coalesced with any pending one). */
-    request() {
-      wanted = true;
-      // Detached from the caller's scope: a flush started by an item must survive the fan-out's cancellation.
-      if (running) return;
-      running = true;
-      void CancellationScope.nonCancellable(pump);
-    },
-    /** Waits until a flush carrying the current state has been written (a flush must have been requested). */
-    async flushed() {
-      const version = m.version;
-      await condition(() => written >= version || failure !== undefined);
-      if (failure) throw failure;
-    },
-    /** Flushes what is left and waits for it. */
-    async drain() {
-      draining = true;
-      if (m.hasChanges()) wanted = true;
-      if (wanted) this.request();
-      await condition(() => !running && !wanted);
-      if (failure) throw failure;
-    },
-  };
 }

@@ -10,6 +10,7 @@ import {
   allHandlersFinished,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -20,16 +21,20 @@ import { ItemFailure, type ReserveResult } from '../domain/jobData';
 import type { StateError } from '../domain/jobStates';
 import { VariantMachine, type VariantState } from '../domain/variantMachine';
 import { INVALID_STATE } from './contract';
+import { createFlusher } from './flusher';
 import { ITEM_ACTIVITY_OPTIONS } from './jobWorkflow';
 import { JOB_STATUS_KEY, jobSearchAttributes } from './searchAttributes';
 import { cancelVariantSignal, cancelVariantUpdate, reserveVariantUpdate, variantStateQuery, type VariantInput } from './variantContract';
 
+// patched() ids: each names a change made while variants of the previous code may still be running.
+/** The mirror gets only the items finished since the last flush, one flush in flight, throttled (was: whole state). */
+const VARIANT_DELTA_FLUSH = 'variant-delta-flush';
 /** How long the cancel update waits for the variant to settle before answering with the state so far. */
 const CANCEL_ANSWER_WITHIN = '20s';
 /** How long a variant started without its reserve update waits for one. */
 const RESERVE_WITHIN = '1m';
 
-const { settleVariantCredits, recordVariant } = proxyActivities<VariantActivities>({
+const { settleVariantCredits, recordVariant, recordVariantChanges } = proxyActivities<VariantActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
@@ -62,6 +67,9 @@ export async function variantWorkflow(input: VariantInput): Promise<VariantState
   upsertSearchAttributes(jobSearchAttributes(input.userId, input.presetId, m.status));
   let lastStatus = m.status;
   let lastVersion = m.version;
+  // Whole-state flushes on every change grow the history quadratically (~124 MB for 500 items, over Temporal's
+  // 50 MB limit): new runs send deltas instead. Runs started before keep the old path so their histories replay.
+  const flusher = patched(VARIANT_DELTA_FLUSH) ? createFlusher(m, recordVariantChanges, () => true) : undefined;
   let flushing = false;
   let flushWanted = false;
   const flush = async () => {
@@ -83,6 +91,7 @@ export async function variantWorkflow(input: VariantInput): Promise<VariantState
       upsertSearchAttributes([{ key: JOB_STATUS_KEY, value: m.status }]);
     }
     if (!m.held) return; // a refused variant was never a variant: the API drops its row
+    if (flusher) return flusher.request();
     flushWanted = true;
     if (!flushing) void CancellationScope.nonCancellable(flush);
   };
@@ -132,7 +141,8 @@ export async function variantWorkflow(input: VariantInput): Promise<VariantState
     const settlement = await settleVariantCredits({ jobId: input.jobId, userId: input.userId, n: input.n, charge: m.charge() });
     m.settle(settlement);
     changed();
-    await condition(() => !flushing);
+    if (!flusher) await condition(() => !flushing);
+    else if (m.held) await flusher.drain();
     await condition(allHandlersFinished);
     return m.state();
   });

@@ -87,4 +87,49 @@ describe('variant machine', () => {
     assert.equal(refused.finished, true);
     assert.equal(refused.state().error?.code, 'INSUFFICIENT_CREDITS');
   });
+
+  it('hands the mirror each item change once: the row plus the items started or finished since the last record', () => {
+    const m = make([0, 1, 2, 3]);
+    m.reserved({ ok: true, amount: 1 });
+    assert.equal(m.hasChanges(), false);
+    assert.deepEqual(m.takeRecord().items, []);
+    m.itemStarted(0);
+    m.itemStarted(1);
+    m.itemStarted(2);
+    assert.deepEqual(
+      m.takeRecord().items.map((i) => [i.idx, i.status]),
+      [
+        [0, 'running'],
+        [1, 'running'],
+        [2, 'running'],
+      ],
+    );
+    m.itemDone(1, keys);
+    m.itemFailed(0, { code: 'INVALID_IMAGE', message: 'x' });
+    assert.equal(m.hasChanges(), true);
+    const first = m.takeRecord();
+    assert.deepEqual(
+      first.items.map((i) => [i.idx, i.status]),
+      [
+        [0, 'failed'],
+        [1, 'done'],
+      ],
+    );
+    assert.deepEqual(first.items[1], { idx: 1, status: 'done', ...keys });
+    assert.equal(first.variant.status, 'running');
+    assert.deepEqual(first.variant.credits, { reserved: 1, charged: 1, refunded: 0 });
+    assert.equal(m.hasChanges(), false);
+    m.settle({ charged: 1, released: 0 });
+    const last = m.takeRecord();
+    assert.deepEqual(
+      last.items.map((i) => [i.idx, i.status]),
+      [
+        [2, 'canceled'],
+        [3, 'canceled'],
+      ],
+      'settle cancels the rest (running or pending), and they go to the mirror too',
+    );
+    assert.equal(last.variant.status, 'done');
+    assert.ok(last.variant.finishedAt);
+  });
 });

@@ -30,7 +30,7 @@ import type { ReserveResult } from '../../domain/jobData';
 import type { jobWorkflow } from '../../workflows/jobWorkflow';
 import { JOB_STATUS_KEY, PRESET_ID_KEY, USER_ID_KEY } from '../../workflows/searchAttributes';
 
-/** How the stub GPU activities treat one job's items. */
+/** How the stub GPU activities treat one job's items (a variant's: the stub applyRule, keyed by the job id). */
 export interface StubPlan {
   /** `segment` throws a non-retryable INVALID_IMAGE for these indexes. */
   invalid?: number[];
@@ -38,7 +38,7 @@ export interface StubPlan {
   hang?: number[];
   /** `segment`'s first attempt goes silent (no heartbeat, as on a killed GPU worker) for these indexes. */
   stallFirstAttempt?: number[];
-  /** `segment` takes this long for every item (a GPU that sets the pace). */
+  /** `segment` (a variant's applyRule) takes this long for every item (a GPU or CPU fleet that sets the pace). */
   delayMs?: number;
 }
 
@@ -48,6 +48,17 @@ export function createStubGpu() {
   const started = new Map<string, number[]>();
   const canceled = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, jobId: string, idx: number) => m.set(jobId, [...(m.get(jobId) ?? []), idx]);
+  const hang = async (jobId: string, idx: number) => {
+    try {
+      for (;;) {
+        Context.current().heartbeat();
+        await Context.current().sleep(50); // rejects with CancelledFailure once the cancel reaches us
+      }
+    } catch (err) {
+      push(canceled, jobId, idx);
+      throw err;
+    }
+  };
   const activities: GpuActivities & CpuActivities = {
     async segment({ item, concepts, protect }: SegmentInput) {
       push(started, item.jobId, item.idx);
@@ -57,17 +68,7 @@ export function createStubGpu() {
       if (plan.stallFirstAttempt?.includes(item.idx) && Context.current().info.attempt === 1) {
         await Context.current().sleep(30_000); // the heartbeat timeout expires first; this attempt's result is ignored
       }
-      if (plan.hang?.includes(item.idx)) {
-        try {
-          for (;;) {
-            Context.current().heartbeat();
-            await Context.current().sleep(50); // rejects with CancelledFailure once the cancel reaches us
-          }
-        } catch (err) {
-          push(canceled, item.jobId, item.idx);
-          throw err;
-        }
-      }
+      if (plan.hang?.includes(item.idx)) await hang(item.jobId, item.idx);
       const ids = [...concepts, ...protect].map((c) => c.id);
       return {
         width: 64,
@@ -76,10 +77,18 @@ export function createStubGpu() {
         coverage: Object.fromEntries(ids.map((id) => [id, 0.25])),
       };
     },
-    async applyRule({ item, concepts }: ApplyRuleInput) {
+    async applyRule({ item, concepts, variant }: ApplyRuleInput) {
+      // A variant runs applyRule alone (no segment): the plan applies here instead.
+      if (variant) {
+        push(started, item.jobId, item.idx);
+        const plan = plans.get(item.jobId) ?? {};
+        if (plan.invalid?.includes(item.idx)) throw ApplicationFailure.nonRetryable('not a decodable image', 'INVALID_IMAGE');
+        if (plan.hang?.includes(item.idx)) await hang(item.jobId, item.idx);
+        if (plan.delayMs) await Context.current().sleep(plan.delayMs);
+      }
       return {
-        resultKey: resultKey(item.userId, item.jobId, item.idx),
-        previewKey: previewKey(item.userId, item.jobId, item.idx),
+        resultKey: resultKey(item.userId, item.jobId, item.idx, 'png', variant),
+        previewKey: previewKey(item.userId, item.jobId, item.idx, variant),
         checks: {
           protected_changed_px: 0,
           delta_e_to_target: Object.fromEntries(concepts.map((c) => [c, 1.5])),

@@ -9,14 +9,16 @@ import { fromHistoryJson } from './historyJson';
 // The `-v1` files were recorded before the patches 'throttled-flush' and 'bounded-cancel-wait', the `-v2` files with
 // them but before 'cpu-fleet' (applyRule on the GPU queue), the `-v3` files with those but before 'reserve-mirrored'
 // (the reserve update answers without waiting for the mirror); each replays down the old branches. The others were
-// recorded with every patch. Keep old recordings until no job of that code can still be running.
+// recorded with every patch. The `variant-*-v1` files were recorded before 'variant-delta-flush' (the variant mirror
+// got the whole state on every change) and replay down recordVariant. Keep old recordings until no job or variant of
+// that code can still be running.
 const DIR = path.join(__dirname, 'histories');
 const files = fs
   .readdirSync(DIR)
   .filter((f) => f.endsWith('.json'))
   .sort();
 
-describe('job workflow replay', function () {
+describe('job and variant workflow replay', function () {
   let workflowBundle: WorkflowBundleWithSourceMap;
 
   before(async function () {
@@ -28,7 +30,9 @@ describe('job workflow replay', function () {
   });
 
   it('has the representative histories', () => {
-    for (const name of ['happy', 'item-failure', 'cancel', 'upload-timeout'])
+    const names = ['happy', 'item-failure', 'cancel', 'upload-timeout', 'refused'];
+    const variants = ['variant-happy', 'variant-cancel', 'variant-refused'];
+    for (const name of [...names, ...variants, ...variants.map((v) => `${v}-v1`)])
       assert.ok(files.includes(`${name}.json`), `${name}.json missing`);
   });
 
