@@ -25,12 +25,23 @@ export function exportSummary(row: JobExportLog, lifetimeMs: number): z.input<ty
   };
 }
 
-/** The `exports` list of a JobView: the job's newest JOB_VIEW_EXPORTS exports (one query on idx_exports_job). */
+/**
+ * The `exports` list of a JobView: the job's newest JOB_VIEW_EXPORTS exports. It runs on every GET /jobs/{id}, so a
+ * fixed statement (on idx_exports_job) with the columns hydrated by the driver as find() would, without building the
+ * query through TypeORM's query builder each time.
+ */
 export async function exportSummaries(ds: DataSource, jobId: string, lifetimeMs: number): Promise<z.input<typeof ExportSummary>[]> {
-  const rows = await ds.getRepository(JobExportLog).find({
-    where: { jobId },
-    order: { createdAt: 'DESC', id: 'DESC' },
-    take: JOB_VIEW_EXPORTS,
+  const meta = ds.getMetadata(JobExportLog);
+  const columns = (['id', 'template', 'variant', 'status', 'createdAt'] as const).map((p) => meta.findColumnWithPropertyName(p)!);
+  const col = (p: string) => ds.driver.escape(meta.findColumnWithPropertyName(p)!.databaseName);
+  const rows: Record<string, unknown>[] = await ds.query(
+    `SELECT ${columns.map((c) => ds.driver.escape(c.databaseName)).join(', ')} FROM ${ds.driver.escape(meta.tableName)} ` +
+      `WHERE ${col('jobId')} = ? ORDER BY ${col('createdAt')} DESC, ${col('id')} DESC LIMIT ${JOB_VIEW_EXPORTS}`,
+    [jobId],
+  );
+  return rows.map((raw) => {
+    const row = new JobExportLog() as unknown as Record<string, unknown>;
+    for (const c of columns) row[c.propertyName] = ds.driver.prepareHydratedValue(raw[c.databaseName], c);
+    return exportSummary(row as unknown as JobExportLog, lifetimeMs);
   });
-  return rows.map((r) => exportSummary(r, lifetimeMs));
 }
