@@ -1,115 +1,12 @@
-/**
- * A small pool of worker threads running the pixel kernels, so a 12 MP edit never blocks the event loop that
- * carries the activity's heartbeats and cancellation. Arrays a kernel writes must live in SharedArrayBuffers (see
- * sharedBytes); other arguments are structured-cloned.
- */
-import { Worker } from 'node:worker_threads';
-import { extname, join } from 'node:path';
-import { KERNELS, type KernelName } from './kernelTable';
+/** The rule engine's kernel pool: the generic worker pool (services/kernelPool.ts) on this folder's kernel table. */
+import { WorkerKernelPool } from '../../services/kernelPool';
+import type { KERNELS } from './kernelTable';
 
-type Kernels = typeof KERNELS;
+export { sharedBytes, sharedCopy } from '../../services/kernelPool';
 
-interface Pending {
-  name: KernelName;
-  args: unknown[];
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-  signal?: AbortSignal;
-}
-
-interface Slot {
-  worker: Worker;
-  busy?: Pending;
-}
-
-/** A Uint8Array of `length` zeroed bytes on shared memory (visible to the kernel workers without copying). */
-export function sharedBytes(length: number): Uint8Array {
-  return new Uint8Array(new SharedArrayBuffer(length));
-}
-
-/** A shared copy of some bytes. */
-export function sharedCopy(src: Uint8Array): Uint8Array {
-  const out = sharedBytes(src.length);
-  out.set(src);
-  return out;
-}
-
-/** Runs kernels on up to `size` worker threads, first come first served. */
-export class KernelPool {
-  private readonly slots: Slot[] = [];
-  private readonly queue: Pending[] = [];
-  private nextId = 0;
-  private closed = false;
-
-  constructor(readonly size: number = 2) {
-    if (size < 1) throw new Error('kernel pool size must be >= 1');
-  }
-
-  /** Runs a kernel in a worker; rejects without running when `signal` is aborted before a worker picks it up. */
-  run<K extends KernelName>(name: K, args: Parameters<Kernels[K]>, signal?: AbortSignal): Promise<ReturnType<Kernels[K]>> {
-    if (this.closed) return Promise.reject(new Error('kernel pool is closed'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ name, args, resolve: resolve as (v: unknown) => void, reject, signal });
-      this.dispatch();
-    });
-  }
-
-  /** Starts every worker and waits until each has loaded the kernels (call at process start, off the hot path). */
-  async warm(): Promise<void> {
-    await Promise.all(Array.from({ length: this.size }, () => this.run('coverage', [new Uint8Array(1)])));
-  }
-
-  /** Terminates the workers; pending work is rejected. */
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const p of this.queue.splice(0)) p.reject(new Error('kernel pool is closed'));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
-    this.slots.length = 0;
-  }
-
-  private dispatch(): void {
-    while (this.queue.length > 0) {
-      const task = this.queue[0];
-      if (task.signal?.aborted) {
-        this.queue.shift();
-        task.reject(task.signal.reason instanceof Error ? task.signal.reason : new Error('aborted'));
-        continue;
-      }
-      const slot = this.slots.find((s) => !s.busy) ?? (this.slots.length < this.size ? this.spawn() : undefined);
-      if (!slot) return;
-      this.queue.shift();
-      slot.busy = task;
-      slot.worker.ref();
-      slot.worker.postMessage({ id: this.nextId++, name: task.name, args: task.args });
-    }
-  }
-
-  private spawn(): Slot {
-    const file = join(__dirname, `kernelWorker${extname(__filename)}`);
-    // Under ts-node (tests, dev) the worker needs the TypeScript hook too; compiled builds load the .js directly.
-    const execArgv = extname(__filename) === '.ts' ? ['--require', 'ts-node/register/transpile-only'] : [];
-    const slot: Slot = { worker: new Worker(file, { execArgv }) };
-    slot.worker.on('message', (msg: { result?: unknown; error?: string }) => {
-      const task = slot.busy!;
-      slot.busy = undefined;
-      slot.worker.unref();
-      if (msg.error !== undefined) task.reject(new Error(`kernel ${task.name} failed: ${msg.error}`));
-      else task.resolve(msg.result);
-      this.dispatch();
-    });
-    slot.worker.on('error', (err) => this.retire(slot, err));
-    slot.worker.on('exit', (code) => this.retire(slot, new Error(`kernel worker exited with code ${code}`)));
-    // Idle workers must not keep the process alive; a busy one is ref'd while it works.
-    slot.worker.unref();
-    this.slots.push(slot);
-    return slot;
-  }
-
-  private retire(slot: Slot, err: Error): void {
-    const i = this.slots.indexOf(slot);
-    if (i >= 0) this.slots.splice(i, 1);
-    slot.busy?.reject(err);
-    slot.busy = undefined;
-    if (!this.closed) this.dispatch();
+/** Runs the rule kernels (kernelTable.ts) on up to `size` worker threads. */
+export class KernelPool extends WorkerKernelPool<typeof KERNELS> {
+  constructor(size: number = 2) {
+    super(size, require.resolve('./kernelTable'), { name: 'coverage', args: [new Uint8Array(1)] });
   }
 }

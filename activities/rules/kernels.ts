@@ -1,7 +1,7 @@
 /**
  * Per-pixel typed-array kernels of the rule engine: the work sharp/libvips has no exposed operation for (masked
  * region algebra, CIELAB affine edits with a per-pixel blend, measurements). They run inside kernel worker threads
- * (kernelWorker.ts) so a 12 MP image never blocks the activity's event loop. Images are interleaved 8-bit RGB or RGBA
+ * (services/kernelWorker.ts) so a 12 MP image never blocks the activity's event loop. Images are interleaved 8-bit RGB or RGBA
  * (`channels`); masks and alpha maps are one byte per pixel. Only pixels with alpha > 0 are ever written, which is
  * what keeps everything outside a region bit-identical.
  */

@@ -20,8 +20,9 @@ import {
   type TextFeatures,
 } from './sam3Model';
 import { SAM3_IMAGE_SIZE } from './sam3Layout';
-import { resampleMask } from '../../services/image/maskResample';
-import { DEFAULT_POSTPROCESS, maskCoverage, selectInstances, unionMask } from './postprocess';
+import type { WorkerKernelPool } from '../../services/kernelPool';
+import { DEFAULT_POSTPROCESS } from './postprocess';
+import { promptMask, type KERNELS as POST_KERNELS } from './postKernels';
 
 /** How to build a segmenter. */
 export interface SegmenterOptions {
@@ -40,6 +41,8 @@ export interface SegmenterOptions {
   batchWaitMs?: number;
   /** Called after each model batch (metrics). */
   onBatch?(stats: BatchStats): void;
+  /** Where each prompt's post-processing runs (worker threads: postKernels.ts); without one, on the caller's thread. */
+  postPool?: WorkerKernelPool<typeof POST_KERNELS>;
 }
 
 /** Where the time of one `segment` call went, in milliseconds. */
@@ -229,15 +232,16 @@ export function createSegmenter(opts: SegmenterOptions): Segmenter {
       const postStarted = performance.now();
       const masks = new Map<string, Uint8Array>();
       const coverage = new Map<string, number>();
-      for (const { id } of unique) {
-        const { scores, masks: instances } = result.detections.get(id)!;
-        const union = unionMask(instances, selectInstances(scores, instances, post));
-        // Every mask of one image has the working size: usls's come at 288² (the real export) and are resampled here,
-        // as is any export that ignores the requested size.
-        const sameSize = instances.width === out.width && instances.height === out.height;
-        const mask = sameSize ? union.mask : resampleMask(union.mask, instances.width, instances.height, out.width, out.height);
-        masks.set(id, mask);
-        coverage.set(id, maskCoverage(mask));
+      const perPrompt = await Promise.all(
+        unique.map(async ({ id }) => {
+          const { scores, masks: instances } = result.detections.get(id)!;
+          const args = [scores, instances, post, out.width, out.height] as const;
+          return [id, opts.postPool ? await opts.postPool.run('promptMask', [...args], signal) : promptMask(...args)] as const;
+        }),
+      );
+      for (const [id, r] of perPrompt) {
+        masks.set(id, r.mask);
+        coverage.set(id, r.coverage);
       }
       const timings: SegmentTimings = {
         preprocessMs,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ItemImageError } from '../../services/image/inputImage';
 import { detectSam3Layout } from '../../gpu-activities/segmenter/sam3Layout';
 import { createSegmenter, type Segmentation, type Segmenter } from '../../gpu-activities/segmenter/segmenter';
+import { createPostPool } from '../../gpu-activities/worker';
 import { maskOf, paint, png } from '../fixtures/gpu/images';
 import { testModelDir } from '../fixtures/gpu/model';
 
@@ -131,6 +132,30 @@ describe('segmenter layouts and dynamic batching', function () {
       });
     });
   }
+
+  it('post-processes on worker threads (the GPU worker pool) with the same masks and coverage as inline', async () => {
+    const pool = createPostPool();
+    let calls = 0;
+    const run = pool.run.bind(pool);
+    pool.run = ((...args: Parameters<typeof run>) => (calls++, run(...args))) as typeof pool.run;
+    try {
+      for (const layout of ['samexporter', 'usls-v2'] as const) {
+        const threaded = createSegmenter({ modelDir: testModelDir(layout), maxBatch: 3, batchWaitMs: 50, postPool: pool, log: quiet });
+        const inline = layout === 'samexporter' ? samexporter : single;
+        for (const [k, w, h] of [
+          [0, 1500, 1100],
+          [1, 320, 240],
+        ]) {
+          const image = await png(scene(k, w, h).image);
+          const [a, b] = await Promise.all([threaded.segment(image, PROMPTS), inline.segment(image, PROMPTS)]);
+          assertSameSegmentation(a, b, `${layout}, scene ${k} ${w}×${h}`);
+        }
+      }
+      assert.equal(calls, 2 * 2 * PROMPTS.length, 'every prompt of every image went through the pool');
+    } finally {
+      await pool.close();
+    }
+  });
 
   it('fails a corrupt image alone; its batchmates get their masks', async () => {
     const good = await Promise.all([0, 1].map((k) => png(scene(k, 320, 240).image)));
