@@ -138,7 +138,9 @@ async function child(spec: ChildSpec): Promise<void> {
   const pool = new KernelPool(2);
   await pool.warm();
   const env = () => new MockActivityEnvironment({ heartbeatTimeoutMs: 60_000 }, { logger: new DefaultLogger('ERROR') });
-  const segmenter = createSegmenter({ modelDir: spec.modelDir, log: { info: () => undefined, warn: () => undefined } });
+  // The GPU worker's post-processing threads where the code has them (the cloning of detections to them is charged).
+  const postPool = load('gpu-activities/worker').createPostPool?.();
+  const segmenter = createSegmenter({ modelDir: spec.modelDir, postPool, log: { info: () => undefined, warn: () => undefined } });
   await segmenter.warm();
   const gpu = createGpuActivities({ storage, segmenter });
   const cpu = createCpuActivities({ storage, engine: createRuleEngine({ pool }) });
@@ -195,6 +197,7 @@ async function child(spec: ChildSpec): Promise<void> {
     stages[format] = Object.fromEntries(STAGES.map((st) => [st, median(runs.map((r) => r[st]))])) as Record<Stage, number>;
   }
   await pool.close();
+  await postPool?.close();
   storage.destroy();
   const row: Row = { segment: median(seg), model: median(modelCpu), applyRule, stages };
   console.log(JSON.stringify(row));
