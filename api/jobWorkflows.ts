@@ -6,6 +6,7 @@ import {
   WithStartWorkflowOperation,
   WorkflowUpdateFailedError,
   WorkflowUpdateStage,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcServiceError,
   type Client,
 } from '@temporalio/client';
@@ -49,12 +50,15 @@ export function mapTemporalError(err: unknown): Error {
     if (toApi) return toApi(err.cause.message);
   }
   if (err instanceof WorkflowNotFoundError) return new WorkflowGoneError(err.message);
-  // gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED (4), or no connection at all: the Temporal server is down or unreachable.
-  // Other gRPC errors (INVALID_ARGUMENT…) are bugs and stay 500s.
+  // gRPC UNAVAILABLE (14), DEADLINE_EXCEEDED (4), CANCELLED (1: the call's deadline ended it) or RESOURCE_EXHAUSTED
+  // (8: the server sheds load), an update call that ran out of its deadline (the SDK's own error for 4 and 1, whatever
+  // its cause), or no connection at all: Temporal, or the worker an update waits for, is down, unreachable or
+  // overloaded. Other gRPC errors (INVALID_ARGUMENT…) are bugs and stay 500s.
   const cause = (err as { cause?: unknown })?.cause;
   const grpc = isGrpcServiceError(err) ? err : isGrpcServiceError(cause) ? cause : undefined;
   if (
-    (grpc && (grpc.code === 14 || grpc.code === 4)) ||
+    err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+    (grpc && [1, 4, 8, 14].includes(grpc.code)) ||
     /ECONNREFUSED|Failed to connect|Connection dropped/i.test(String((err as Error)?.message))
   ) {
     return new ApiError('UNAVAILABLE', 'the workflow service is unavailable, try again shortly', undefined, RETRY_AFTER);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { ServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { ApiError } from '../../api/errors';
 import { mapTemporalError, WorkflowGoneError } from '../../api/jobWorkflows';
 
@@ -37,13 +37,20 @@ describe('api/jobWorkflows mapTemporalError', () => {
     assert.ok(mapTemporalError(new WorkflowNotFoundError('gone', 'job-1', undefined)) instanceof WorkflowGoneError);
   });
 
-  it('maps an unreachable Temporal (gRPC UNAVAILABLE/DEADLINE_EXCEEDED, directly or as the cause, or no connection) to 503', () => {
+  it('maps an unreachable or overloaded Temporal (gRPC UNAVAILABLE/DEADLINE_EXCEEDED/CANCELLED/RESOURCE_EXHAUSTED, directly or as the cause, an update call out of time, or no connection) to 503', () => {
     const unreachable = [
       grpc(14),
       grpc(4),
       new ServiceError('call failed', { cause: grpc(14) }),
       new Error('Failed to connect before the deadline'),
       new Error('connect ECONNREFUSED 127.0.0.1:7233'),
+      // An update call that ran out of the API's deadline, however the SDK learned it; the server shedding load.
+      new WorkflowUpdateRPCTimeoutOrCancelledError('Workflow update call timeout or cancelled', { cause: grpc(4) }),
+      new WorkflowUpdateRPCTimeoutOrCancelledError('Workflow update call timeout or cancelled', {
+        cause: new CancelledFailure('cancelled'),
+      }),
+      grpc(1),
+      grpc(8),
     ];
     for (const err of unreachable) assert.equal(apiError(mapTemporalError(err)).code, 'UNAVAILABLE', err.message);
   });
