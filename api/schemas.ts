@@ -178,19 +178,22 @@ export const SetChecks = z.record(
   z.object({ items: z.int(), max_delta_e: z.number(), mean_lab: z.tuple([z.number(), z.number(), z.number()]) }),
 );
 
+/** Item counts by status of a job or variant (API.md JobView `progress`). */
+const Progress = z.object({
+  total: z.int(),
+  done: z.int(),
+  failed: z.int(),
+  running: z.int(),
+  pending: z.int(),
+  canceled: z.int(),
+  percent: z.number(),
+});
+
 /** A variant in a JobView's `variants` list. */
 export const VariantSummary = z.object({
   n: z.int(),
   status: z.enum(['queued', 'running', 'done', 'failed', 'canceled']),
-  progress: z.object({
-    total: z.int(),
-    done: z.int(),
-    failed: z.int(),
-    running: z.int(),
-    pending: z.int(),
-    canceled: z.int(),
-    percent: z.number(),
-  }),
+  progress: Progress,
 });
 
 /** One export in a JobView's `exports` list: the fields of ExportView without the download URL. */
@@ -209,15 +212,7 @@ export const JobView = z.object({
   status: JobStatus,
   preset_id: id,
   item_count: z.int(),
-  progress: z.object({
-    total: z.int(),
-    done: z.int(),
-    failed: z.int(),
-    running: z.int(),
-    pending: z.int(),
-    canceled: z.int(),
-    percent: z.number(),
-  }),
+  progress: Progress,
   credits: z.object({ reserved: z.int(), charged: z.int(), refunded: z.int() }),
   error: StateError.nullable(),
   created_at: isoTime,
