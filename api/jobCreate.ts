@@ -25,6 +25,8 @@ export interface CreateJobRequest {
   presetId: string;
   itemCount: number;
   contentType: UploadContentType;
+  /** Byte size of each input (the tickets are signed for them). */
+  sizes: readonly number[];
   idempotencyKey: string | null;
 }
 
@@ -66,7 +68,7 @@ export function createJobCreator({ ds, workflows, config }: JobCreateDeps) {
       throw validationError([{ path: ['item_count'], message: `at most ${plan.maxItemsPerJob} items per job on the ${plan.id} plan` }]);
     }
     const requestHash = createHash('sha256')
-      .update(JSON.stringify([req.presetId, req.itemCount, req.contentType]))
+      .update(JSON.stringify([req.presetId, req.itemCount, req.contentType, req.sizes]))
       .digest('hex');
     const key = req.idempotencyKey;
 

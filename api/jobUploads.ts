@@ -1,24 +1,42 @@
-/** The uploads of a job: presigned PUT tickets for the app, and the check that every input arrived within the limit. */
+/**
+ * The uploads of a job: presigned PUT tickets for the app, the check that every input arrived within the limit, and
+ * the seal that makes the store refuse the tickets of a job that ended before its uploads were confirmed.
+ */
 import type { Storage } from '../services/storage';
 import { inputKey, MAX_UPLOAD_BYTES, type UploadContentType } from '../domain/storageKeys';
 import type { JobLog } from '../entities/JobLog';
 import { ApiError } from './errors';
 
-/** One presigned PUT per item, under the storage layout of API.md. */
-export function uploadTickets(storage: Storage, job: JobLog, ttlSeconds: number) {
+/**
+ * One presigned PUT per item, under the storage layout of API.md, each for its declared size. A ticket never outlives
+ * the job's upload window (`uploadTimeoutMs` after its creation): a job that timed out has no live ticket.
+ */
+export function uploadTickets(storage: Storage, job: JobLog, sizes: readonly number[], ttlSeconds: number, uploadTimeoutMs: number) {
   const contentType = job.contentType as UploadContentType;
-  const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
+  const untilDeadline = Math.floor((job.createdAt.getTime() + uploadTimeoutMs - Date.now()) / 1000);
+  const ttl = Math.max(1, Math.min(ttlSeconds, untilDeadline));
+  const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
   return mapLimit(job.itemCount, 32, async (idx) => {
     const key = inputKey(job.userId, job.id, idx, contentType);
     return {
       idx,
       method: 'PUT' as const,
-      url: await storage.presignPut(key, contentType, ttlSeconds),
-      headers: { 'Content-Type': contentType },
+      url: await storage.presignPut(key, contentType, sizes[idx], ttl),
+      headers: { 'Content-Type': contentType, 'Content-Length': String(sizes[idx]), 'If-None-Match': '*' },
       key,
       expires_at: expiresAt,
     };
   });
+}
+
+/**
+ * Refuses the job's remaining tickets at the store: an empty placeholder at every input key not yet uploaded, so a
+ * ticket's PUT (`If-None-Match: *`) gets 412. Presigned URLs cannot be revoked; this is how a canceled job's are.
+ */
+export async function sealUploads(storage: Storage, job: JobLog): Promise<void> {
+  await mapLimit(job.itemCount, 16, (idx) =>
+    storage.putIfAbsent(inputKey(job.userId, job.id, idx, job.contentType as UploadContentType), Buffer.alloc(0), 'application/octet-stream'),
+  );
 }
 
 /** HEADs every input; throws UPLOAD_INCOMPLETE naming the missing and the oversize items. */

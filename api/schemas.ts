@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { EXPORT_STATUSES, EXPORT_TEMPLATES } from '../domain/exports';
 import { HexColor, RuleParams } from '../domain/ruleParams';
-import { OUTPUT_FORMATS } from '../domain/storageKeys';
+import { MAX_UPLOAD_BYTES, OUTPUT_FORMATS } from '../domain/storageKeys';
 
 const id = z.string().min(1).max(64);
 const isoTime = z.iso.datetime();
@@ -102,11 +102,18 @@ export const HealthResponse = z.object({ status: z.literal('ok') });
 export const ReadyResponse = z.object({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.string()) });
 
 /** `POST /jobs` body. */
-export const CreateJobRequest = z.strictObject({
-  preset_id: id,
-  item_count: z.int().min(1),
-  content_type: z.enum(['image/jpeg', 'image/png', 'image/webp']).default('image/jpeg'),
-});
+export const CreateJobRequest = z
+  .strictObject({
+    preset_id: id,
+    item_count: z.int().min(1),
+    content_type: z.enum(['image/jpeg', 'image/png', 'image/webp']).default('image/jpeg'),
+    sizes: z.array(z.int().min(1).max(MAX_UPLOAD_BYTES)).meta({
+      description:
+        'Byte size of each input, in item order (one per item, each ≤ 25 MiB). Every upload ticket is signed for ' +
+        'its exact Content-Length, so the store itself refuses any other size.',
+    }),
+  })
+  .refine((b) => b.sizes.length === b.item_count, { path: ['sizes'], message: 'one size per item (item_count of them)' });
 
 /** `Idempotency-Key` header: 1–128 printable ASCII characters. */
 export const IdempotencyKey = z.string().regex(/^[\x20-\x7e]{1,128}$/, '1–128 printable ASCII characters');
@@ -233,7 +240,11 @@ export const UploadTicket = z.object({
   idx: z.int(),
   method: z.literal('PUT'),
   url: z.string(),
-  headers: z.record(z.string(), z.string()),
+  headers: z.record(z.string(), z.string()).meta({
+    description:
+      'Send exactly these headers (they are signed): Content-Type, Content-Length (the declared size) and ' +
+      'If-None-Match: * — an input is written once; a second PUT, or any PUT after the job was canceled, gets 412.',
+  }),
   key: z.string(),
   expires_at: isoTime,
 });

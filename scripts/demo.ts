@@ -157,7 +157,8 @@ async function play(baseUrl: string, started: number): Promise<number> {
       const created = await api.call(
         'POST',
         '/jobs',
-        { preset_id: set.preset, item_count: set.images.length, content_type: 'image/jpeg' },
+        // Each input's size is declared up front: the store refuses an upload of any other size.
+        { preset_id: set.preset, item_count: set.images.length, content_type: 'image/jpeg', sizes: set.images.map((b) => b.length) },
         { 'Idempotency-Key': `demo-${set.name}-${started}` },
       );
       await Promise.all(

@@ -55,7 +55,13 @@ export interface Storage {
   putStream(key: string, body: Readable, contentType: string): Promise<number>;
   /** Deletes the object (a missing one is not an error). */
   delete(key: string): Promise<void>;
-  presignPut(key: string, contentType: string, ttlSeconds: number): Promise<string>;
+  /**
+   * A presigned PUT that writes `key` once, with exactly `contentType` and `size` bytes: the store checks the signed
+   * Content-Type and Content-Length and refuses (412) a PUT onto an existing object (`If-None-Match: *`).
+   */
+  presignPut(key: string, contentType: string, size: number, ttlSeconds: number): Promise<string>;
+  /** Writes `body` unless `key` exists (`If-None-Match: *`); false when it did. */
+  putIfAbsent(key: string, body: Buffer, contentType: string): Promise<boolean>;
   presignGet(key: string, ttlSeconds: number, serveAs?: ServeAs): Promise<string>;
   ensureBucket(): Promise<void>;
   ping(): Promise<void>;
@@ -81,6 +87,9 @@ export class ObjectNotFoundError extends Error {
     this.name = 'ObjectNotFoundError';
   }
 }
+
+/** The headers an upload ticket signs (see presignPut). */
+const UPLOAD_HEADERS = new Set(['content-type', 'content-length', 'if-none-match']);
 
 function client(cfg: StorageConfig, endpoint: string): S3Client {
   return new S3Client({
@@ -111,6 +120,15 @@ export function createStorage(cfg: StorageConfig): Storage {
     bucket: Bucket,
     async put(key, body, contentType) {
       await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType }));
+    },
+    async putIfAbsent(key, body, contentType) {
+      try {
+        await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }));
+        return true;
+      } catch (err) {
+        if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return false;
+        throw err;
+      }
     },
     async delete(key) {
       await s3.send(new DeleteObjectCommand({ Bucket, Key: key }));
@@ -162,14 +180,11 @@ export function createStorage(cfg: StorageConfig): Storage {
         throw err;
       }
     },
-    presignPut(key, contentType, ttlSeconds) {
-      // Content-Type is a signed header, not a hoisted query parameter: the store itself refuses a PUT whose
-      // Content-Type differs from the ticket's (SignatureDoesNotMatch), so nothing but the promised type is stored.
-      return getSignedUrl(signer, new PutObjectCommand({ Bucket, Key: key, ContentType: contentType }), {
-        expiresIn: ttlSeconds,
-        signableHeaders: new Set(['content-type']),
-        unhoistableHeaders: new Set(['content-type']),
-      });
+    presignPut(key, contentType, size, ttlSeconds) {
+      // Signed headers, not hoisted query parameters: the store itself refuses a PUT of another Content-Type or
+      // Content-Length (SignatureDoesNotMatch), and If-None-Match: * makes it refuse one onto an existing object.
+      const command = new PutObjectCommand({ Bucket, Key: key, ContentType: contentType, ContentLength: size, IfNoneMatch: '*' });
+      return getSignedUrl(signer, command, { expiresIn: ttlSeconds, signableHeaders: UPLOAD_HEADERS, unhoistableHeaders: UPLOAD_HEADERS });
     },
     presignGet(key, ttlSeconds, serveAs = {}) {
       return getPresigner(key, ttlSeconds, serveAs);

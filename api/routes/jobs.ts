@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Middleware } from 'koa';
 import { LessThan, type DataSource } from 'typeorm';
 import type { Storage } from '../../services/storage';
-import type { Config } from '../../domain/config';
+import { durationMs, type Config } from '../../domain/config';
 import { isTerminal, type ItemStatus } from '../../domain/jobStates';
 import type { UploadContentType } from '../../domain/storageKeys';
 import { JobItemLog } from '../../entities/JobItemLog';
@@ -16,7 +16,7 @@ import { answerWithEtag, serialized, type SerializedAnswer } from '../conditiona
 import { cancelJob } from '../jobCancel';
 import { createJobCreator } from '../jobCreate';
 import { createJobReader, IS_JOB } from '../jobReader';
-import { assertUploaded, uploadTickets } from '../jobUploads';
+import { assertUploaded, sealUploads, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
 import { jobView, summaryFromLog, type ItemPage } from '../jobViews';
 import { exportSummaries } from '../exportViews';
@@ -74,11 +74,12 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
       presetId: input.preset_id,
       itemCount: input.item_count,
       contentType: input.content_type,
+      sizes: input.sizes,
       idempotencyKey,
     });
     ctx.status = status;
     // Upload URLs only while uploads are still expected.
-    const tickets = job.status === 'created' ? await uploadTickets(storage, job, ttl) : [];
+    const tickets = job.status === 'created' ? await uploadTickets(storage, job, input.sizes, ttl, durationMs(config.UPLOAD_TIMEOUT)) : [];
     ctx.body = { job: await view(await jobState(job), job), uploads: tickets };
   });
 
@@ -107,6 +108,8 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   router.post('/jobs/:id/cancel', deps.auth, async (ctx) => {
     const job = await ownJob(ctx.state.userId, ctx.params.id);
     const state = await cancelJob(reader, workflows, job);
+    // A job canceled before its uploads were confirmed: its tickets are still valid URLs; the store refuses them now.
+    if (job.status === 'created' && state.status === 'canceled') await sealUploads(storage, job);
     // 200 with the canceled job; 202 when settling is still under way after the workflow's wait (rare: a dead GPU
     // worker's items wait out their heartbeat timeout) — the job ends canceled, GET /jobs/{id} shows it.
     ctx.status = state.status === 'canceled' ? 200 : 202;

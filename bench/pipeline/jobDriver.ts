@@ -33,7 +33,8 @@ export function createJobDriver(url: string, token: string): JobDriver {
   client.setToken(token);
   return {
     async prepare(size, images) {
-      const created = await client.call('POST', '/jobs', { preset_id: 'interior', item_count: size, content_type: 'image/jpeg' });
+      const sizes = Array.from({ length: size }, (_, i) => images[i % images.length].length);
+      const created = await client.call('POST', '/jobs', { preset_id: 'interior', item_count: size, content_type: 'image/jpeg', sizes });
       const uploads: { idx: number; url: string; headers: Record<string, string> }[] = created.uploads;
       let next = 0;
       await Promise.all(

@@ -82,10 +82,14 @@ describe('POST /jobs/{id}/callback (serverless GPU provider completes an activit
 
   it('completes the activity, counts a duplicate delivery once, and the job finishes', async () => {
     const { token } = await system.api.signUp();
+    const files = [Buffer.from('uploaded bytes')];
     const created = (
-      await system.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 1, content_type: 'image/png' } })
+      await system.api.request('POST', '/jobs', {
+        token,
+        body: { preset_id: 'interior', item_count: 1, content_type: 'image/png', sizes: [files[0].length] },
+      })
     ).body.data;
-    await uploadAll(created.uploads, [Buffer.from('uploaded bytes')]);
+    await uploadAll(created.uploads, files);
     await system.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token });
     await system.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall'] } });
     for (let i = 0; i < 100 && !handedOut.some((h) => h.input.item.jobId === created.job.id); i++)
@@ -103,7 +107,7 @@ describe('POST /jobs/{id}/callback (serverless GPU provider completes an activit
     const other = (
       await system.api.request('POST', '/jobs', {
         token: otherUser,
-        body: { preset_id: 'interior', item_count: 1, content_type: 'image/png' },
+        body: { preset_id: 'interior', item_count: 1, content_type: 'image/png', sizes: [1024] },
       })
     ).body.data.job.id;
     const elsewhere = await post(other, payload);

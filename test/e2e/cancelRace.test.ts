@@ -16,7 +16,7 @@ describeEachDatabase('POST /jobs/{id}/cancel under races', (db) => {
       const { token } = await stack.api.signUp();
       const created = await stack.api.request('POST', '/jobs', {
         token,
-        body: { preset_id: 'interior', item_count: 2, content_type: 'image/png' },
+        body: { preset_id: 'interior', item_count: 2, content_type: 'image/png', sizes: [1024, 1024] },
       });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const jobId = created.body.data.job.id as string;

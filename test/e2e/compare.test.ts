@@ -77,13 +77,14 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     );
     gpu = { ...created, run: created.worker.run() };
     ({ token, userId } = await stack.api.signUp());
+    const files = await Promise.all(scenes.map((s) => encodeScene(s, 'png')));
     const res = await stack.api.request('POST', '/jobs', {
       token,
-      body: { preset_id: 'interior', item_count: ITEMS, content_type: 'image/png' },
+      body: { preset_id: 'interior', item_count: ITEMS, content_type: 'image/png', sizes: files.map((f) => f.length) },
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     jobId = res.body.data.job.id;
-    await uploadAll(res.body.data.uploads, await Promise.all(scenes.map((s) => encodeScene(s, 'png'))));
+    await uploadAll(res.body.data.uploads, files);
     assert.equal((await stack.api.request('POST', `/jobs/${jobId}/confirm-upload`, { token })).status, 200);
     const exec = await stack.api.request('POST', `/jobs/${jobId}/execute`, {
       token,
@@ -219,7 +220,7 @@ describeEachDatabase('compare and export end to end (variants on stored masks, s
     const both = await post(`/jobs/${jobId}/variants`, {});
     assert.equal(both.status, 400);
 
-    const fresh = await post('/jobs', { preset_id: 'interior', item_count: 1, content_type: 'image/png' });
+    const fresh = await post('/jobs', { preset_id: 'interior', item_count: 1, content_type: 'image/png', sizes: [1024] });
     const notDone = await post(`/jobs/${fresh.body.data.job.id}/variants`, {
       params: { operations: [{ concept: 'wall', op: 'recolor', color: NAVY }] },
     });

@@ -86,11 +86,12 @@ describeEachDatabase('compare races: cancel mid-variant, per-plan limits under c
       credentials: { accessKeyId: stack.config.STORAGE_ACCESS_KEY, secretAccessKey: stack.config.STORAGE_SECRET_KEY },
     });
     ({ token, userId } = await stack.api.signUp());
-    const res = await post('/jobs', { preset_id: 'interior', item_count: ITEMS, content_type: 'image/png' });
+    const scenes = Array.from({ length: ITEMS }, (_, i) => interiorScene(i));
+    const files = await Promise.all(scenes.map((s) => encodeScene(s, 'png')));
+    const res = await post('/jobs', { preset_id: 'interior', item_count: ITEMS, content_type: 'image/png', sizes: files.map((f) => f.length) });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     jobId = res.body.data.job.id;
-    const scenes = Array.from({ length: ITEMS }, (_, i) => interiorScene(i));
-    await uploadAll(res.body.data.uploads, await Promise.all(scenes.map((s) => encodeScene(s, 'png'))));
+    await uploadAll(res.body.data.uploads, files);
     assert.equal((await post(`/jobs/${jobId}/confirm-upload`, {})).status, 200);
     const exec = await post(`/jobs/${jobId}/execute`, { concepts: ['wall'], protect: ['person'], ...wall('#A3B18A') });
     assert.equal(exec.status, 202, JSON.stringify(exec.body));

@@ -37,7 +37,7 @@ function assertUnavailable(res: ApiResponse, what: string): void {
 async function createJob(stack: TestSystem, token: string): Promise<string> {
   const res = await stack.api.request('POST', '/jobs', {
     token,
-    body: { preset_id: 'interior', item_count: 2, content_type: 'image/png' },
+    body: { preset_id: 'interior', item_count: 2, content_type: 'image/png', sizes: [1024, 1024] },
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body.data.job.id;
@@ -66,7 +66,7 @@ async function probe(stack: TestSystem, dependency: string, token: string, jobId
     assert.equal(get.body.data.status, 'created');
   } else assertUnavailable(get, 'GET /jobs/{id}');
   const post = await timed(dependency, 'POST /jobs', () =>
-    stack.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 1, content_type: 'image/png' } }),
+    stack.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 1, content_type: 'image/png', sizes: [1024] } }),
   );
   assertUnavailable(post, 'POST /jobs');
   const cancel = await timed(dependency, 'POST /jobs/{id}/cancel', () => stack.api.request('POST', `/jobs/${jobId}/cancel`, { token }));

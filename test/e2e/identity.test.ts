@@ -21,7 +21,7 @@ describe('a token whose user row is gone', function () {
     const { token, userId } = await stack.api.signUp();
     const created = await stack.api.request('POST', '/jobs', {
       token,
-      body: { preset_id: 'interior', item_count: 1, content_type: 'image/png' },
+      body: { preset_id: 'interior', item_count: 1, content_type: 'image/png', sizes: [1024] },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const jobId = created.body.data.job.id as string;

@@ -53,7 +53,7 @@ describeEachDatabase('POST /jobs against ledger failures (api/jobCreate)', (db) 
     mode = 'up';
   });
 
-  const body = { preset_id: 'interior', item_count: 2, content_type: 'image/png' };
+  const body = { preset_id: 'interior', item_count: 2, content_type: 'image/png', sizes: [1024, 1024] };
   const create = (token: string, key?: string) =>
     stack.api.request('POST', '/jobs', { token, body, headers: key ? { 'Idempotency-Key': key } : {} });
 
@@ -114,8 +114,8 @@ describeEachDatabase('POST /jobs against ledger failures (api/jobCreate)', (db) 
     const { token } = await stack.api.signUp();
     const held = [];
     for (const n of [50, 45])
-      held.push((await stack.api.request('POST', '/jobs', { token, body: { ...body, item_count: n } })).body.data.job.id);
-    const res = await stack.api.request('POST', '/jobs', { token, body: { ...body, item_count: 10 } });
+      held.push((await stack.api.request('POST', '/jobs', { token, body: { ...body, item_count: n, sizes: Array(n).fill(1024) } })).body.data.job.id);
+    const res = await stack.api.request('POST', '/jobs', { token, body: { ...body, item_count: 10, sizes: Array(10).fill(1024) } });
     assert.equal(res.status, 402, JSON.stringify(res.body));
     assert.equal(res.body.error.message, `the job needs 10 credits, ${PLANS.free.signupCredits - 95} available`);
     for (const id of held) await stack.api.request('POST', `/jobs/${id}/cancel`, { token });

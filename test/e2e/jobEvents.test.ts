@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
 import { createTestDatabase } from '../support/databases';
-import { startTestSystem, uploadAll, waitForJob, type TestSystem } from '../support/stack';
+import { startTestSystem, uploadAll, uploadSizes, waitForJob, type TestSystem } from '../support/stack';
 
 /** An open event stream: its HTTP status, and close(). */
 async function openStream(stack: TestSystem, token: string, jobId: string) {
@@ -48,10 +48,11 @@ describe('GET /jobs/{id}/events under load', function () {
     await db?.drop();
   });
 
-  async function liveJob(token: string, n = 1): Promise<{ id: string; uploads: any[] }> {
+  async function liveJob(token: string, files: Buffer[] | number = 1): Promise<{ id: string; uploads: any[] }> {
+    const sizes = uploadSizes(files);
     const res = await stack.api.request('POST', '/jobs', {
       token,
-      body: { preset_id: 'interior', item_count: n, content_type: 'image/png' },
+      body: { preset_id: 'interior', item_count: sizes.length, content_type: 'image/png', sizes },
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return { id: res.body.data.job.id, uploads: res.body.data.uploads };
@@ -104,7 +105,7 @@ describe('GET /jobs/{id}/events under load', function () {
     const image = await encodeScene(interiorScene(0, 640, 480), 'png');
     const runJob = async () => {
       const { token } = await stack.api.signUp();
-      const job = await liveJob(token, 4);
+      const job = await liveJob(token, Array(4).fill(image));
       await uploadAll(job.uploads, Array(4).fill(image));
       const t0 = Date.now();
       assert.equal((await stack.api.request('POST', `/jobs/${job.id}/confirm-upload`, { token })).status, 200);

@@ -4,7 +4,7 @@ import { PLANS } from '../../domain/plans';
 import { encodeScene, interiorScene, sellerScene } from '../../scripts/demo/scenes';
 import { createCredits } from '../../services/credits';
 import { describeEachDatabase } from '../support/databases';
-import { startTestSystem, uploadAll, waitForJob, type TestSystem } from '../support/stack';
+import { startTestSystem, uploadAll, uploadSizes, waitForJob, type TestSystem } from '../support/stack';
 
 const terminal = (v: any) => ['done', 'failed', 'canceled'].includes(v.status);
 const SAGE = '#A3B18A';
@@ -17,10 +17,12 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
   });
   after(() => stack?.close());
 
-  async function newJob(token: string, itemCount: number, contentType = 'image/png', headers: Record<string, string> = {}) {
+  /** A job for `files` (their sizes signed into the tickets), or for `n` inputs the test does not upload. */
+  async function newJob(token: string, files: Buffer[] | number, contentType = 'image/png', headers: Record<string, string> = {}) {
+    const sizes = uploadSizes(files);
     const res = await stack.api.request('POST', '/jobs', {
       token,
-      body: { preset_id: 'interior', item_count: itemCount, content_type: contentType },
+      body: { preset_id: 'interior', item_count: sizes.length, content_type: contentType, sizes },
       headers,
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -30,14 +32,14 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
   it('runs the happy path: reserve, upload, confirm, execute, results in storage, charge done items', async function () {
     this.timeout(120_000);
     const { token, userId } = await stack.api.signUp();
-    const created = await newJob(token, 3);
+    const files = await Promise.all([0, 1, 2].map((i) => encodeScene(interiorScene(i), 'png')));
+    const created = await newJob(token, files);
     assert.equal(created.job.status, 'created');
     assert.deepEqual(created.job.credits, { reserved: 3, charged: 0, refunded: 0 });
     assert.equal(created.uploads.length, 3);
     assert.equal(created.uploads[2].key, `inputs/${userId}/${created.job.id}/2.png`);
     assert.equal((await stack.api.request('GET', '/me', { token })).body.data.credits.available, PLANS.free.signupCredits - 3);
 
-    const files = await Promise.all([0, 1, 2].map((i) => encodeScene(interiorScene(i), 'png')));
     await uploadAll(created.uploads, files);
     const confirmed = await stack.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token });
     assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
@@ -100,9 +102,10 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
   it('fails a corrupt upload as an item (INVALID_IMAGE, not charged) while the job finishes', async function () {
     this.timeout(120_000);
     const { token } = await stack.api.signUp();
-    const created = await newJob(token, 3, 'image/jpeg');
     const good = await encodeScene(interiorScene(3), 'jpeg');
-    await uploadAll(created.uploads, [good, Buffer.from('this is not a jpeg at all'), good]);
+    const files = [good, Buffer.from('this is not a jpeg at all'), good];
+    const created = await newJob(token, files, 'image/jpeg');
+    await uploadAll(created.uploads, files);
     assert.equal((await stack.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token })).status, 200);
     assert.equal((await stack.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall'] } })).status, 202);
     const view = await waitForJob(stack.api, token, created.job.id, terminal);
@@ -119,8 +122,9 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
   it('writes results in the output_format execute asks for (jpeg), with the matching key and Content-Type', async function () {
     this.timeout(120_000);
     const { token } = await stack.api.signUp();
-    const created = await newJob(token, 1, 'image/jpeg');
-    await uploadAll(created.uploads, [await encodeScene(interiorScene(1), 'jpeg')]);
+    const files = [await encodeScene(interiorScene(1), 'jpeg')];
+    const created = await newJob(token, files, 'image/jpeg');
+    await uploadAll(created.uploads, files);
     await stack.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token });
     const bad = await stack.api.request('POST', `/jobs/${created.job.id}/execute`, {
       token,
@@ -143,8 +147,9 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
 
   it('answers confirm-upload with the missing items, and execute before confirm with INVALID_STATE', async () => {
     const { token } = await stack.api.signUp();
-    const created = await newJob(token, 3);
-    await uploadAll(created.uploads.slice(1, 2), [Buffer.alloc(0), await encodeScene(interiorScene(0), 'png')]);
+    const scene = await encodeScene(interiorScene(0), 'png');
+    const created = await newJob(token, [scene, scene, scene]);
+    await uploadAll(created.uploads.slice(1, 2), [scene, scene, scene]);
     const exec = await stack.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall'] } });
     assert.equal(exec.status, 409);
     assert.equal(exec.body.error.code, 'INVALID_STATE');
@@ -181,12 +186,13 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
   it('never protects by default a concept the user changes (seller: product is both)', async function () {
     this.timeout(60_000);
     const { token } = await stack.api.signUp();
+    const files = [await encodeScene(sellerScene(0), 'png')];
     const res = await stack.api.request('POST', '/jobs', {
       token,
-      body: { preset_id: 'seller', item_count: 1, content_type: 'image/png' },
+      body: { preset_id: 'seller', item_count: 1, content_type: 'image/png', sizes: uploadSizes(files) },
     });
     const id = res.body.data.job.id;
-    await uploadAll(res.body.data.uploads, [await encodeScene(sellerScene(0), 'png')]);
+    await uploadAll(res.body.data.uploads, files);
     await stack.api.request('POST', `/jobs/${id}/confirm-upload`, { token });
     const both = await stack.api.request('POST', `/jobs/${id}/execute`, { token, body: { concepts: ['product'], protect: ['product'] } });
     assert.equal(both.status, 400);
@@ -205,8 +211,8 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     this.timeout(120_000);
     const { token, userId } = await stack.api.signUp();
     const n = 10;
-    const created = await newJob(token, n);
     const big = await encodeScene(interiorScene(1, 1600, 1200), 'png');
+    const created = await newJob(token, Array(n).fill(big));
     await uploadAll(created.uploads, Array(n).fill(big));
     await stack.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token });
     await stack.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall', 'floor'] } });
@@ -231,11 +237,30 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     assert.equal(me.credits.reserved, 0);
   });
 
+  it('binds tickets to the declared sizes, writes each input once, and refuses the tickets of a canceled job', async () => {
+    const { token } = await stack.api.signUp();
+    const scene = await encodeScene(interiorScene(0, 320, 240), 'png');
+    const created = await newJob(token, [scene, scene, scene]);
+    const [first, second, third] = created.uploads;
+    assert.deepEqual(first.headers, { 'Content-Type': 'image/png', 'Content-Length': String(scene.length), 'If-None-Match': '*' });
+    const put = (u: any, body: Buffer) => fetch(u.url, { method: 'PUT', headers: { ...u.headers, 'Content-Length': String(body.length) }, body });
+    assert.equal((await put(first, Buffer.concat([scene, Buffer.alloc(1)]))).status, 403, 'another size than declared');
+    assert.equal((await put(first, scene)).status, 200);
+    assert.equal((await put(first, scene)).status, 412, 'an input is written once');
+    assert.equal((await stack.api.request('POST', `/jobs/${created.job.id}/cancel`, { token })).status, 200);
+    assert.equal((await put(second, scene)).status, 412, 'a canceled job’s ticket');
+    assert.equal((await put(third, scene)).status, 412, 'a canceled job’s ticket');
+    const again = await stack.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 1, sizes: [] } });
+    assert.equal(again.status, 400);
+    assert.deepEqual(again.body.error.details.fields, ['sizes']);
+  });
+
   it('refuses to cancel a finished job', async function () {
     this.timeout(60_000);
     const { token } = await stack.api.signUp();
-    const created = await newJob(token, 1);
-    await uploadAll(created.uploads, [await encodeScene(interiorScene(2), 'png')]);
+    const files = [await encodeScene(interiorScene(2), 'png')];
+    const created = await newJob(token, files);
+    await uploadAll(created.uploads, files);
     await stack.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token });
     await stack.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall'] } });
     await waitForJob(stack.api, token, created.job.id, (v) => v.status === 'done');
@@ -247,7 +272,7 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
   it('makes creates idempotent per Idempotency-Key (one reservation) and refuses a reused key', async () => {
     const { token } = await stack.api.signUp();
     const headers = { 'Idempotency-Key': 'create-42' };
-    const body = { preset_id: 'interior', item_count: 4, content_type: 'image/png' };
+    const body = { preset_id: 'interior', item_count: 4, content_type: 'image/png', sizes: [1000, 2000, 3000, 4000] };
     const [a, b] = await Promise.all([
       stack.api.request('POST', '/jobs', { token, body, headers }),
       stack.api.request('POST', '/jobs', { token, body, headers }),
@@ -262,9 +287,11 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     assert.equal(c.body.data.job.id, a.body.data.job.id);
     assert.equal(c.body.data.uploads.length, 4);
     assert.equal((await stack.api.request('GET', '/me', { token })).body.data.credits.reserved, 4, 'one reservation');
-    const reused = await stack.api.request('POST', '/jobs', { token, body: { ...body, item_count: 5 }, headers });
+    const reused = await stack.api.request('POST', '/jobs', { token, body: { ...body, item_count: 5, sizes: [...body.sizes, 5000] }, headers });
     assert.equal(reused.status, 409);
     assert.equal(reused.body.error.code, 'IDEMPOTENCY_KEY_REUSED');
+    const resized = await stack.api.request('POST', '/jobs', { token, body: { ...body, sizes: [1000, 2000, 3000, 4001] }, headers });
+    assert.equal(resized.status, 409, 'the sizes are part of the body');
     const bad = await stack.api.request('POST', '/jobs', { token, body, headers: { 'Idempotency-Key': 'é'.repeat(3) } });
     assert.equal(bad.status, 400);
     await stack.api.request('POST', `/jobs/${a.body.data.job.id}/cancel`, { token });
@@ -272,7 +299,7 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
 
   it('answers concurrent creates beyond the active-job limit with 429 and too expensive ones with 402', async () => {
     const { token } = await stack.api.signUp();
-    const body = { preset_id: 'seller', item_count: 1 };
+    const body = { preset_id: 'seller', item_count: 1, sizes: [1024] };
     const results = await Promise.all(Array.from({ length: 5 }, () => stack.api.request('POST', '/jobs', { token, body })));
     const ok = results.filter((r) => r.status === 201);
     assert.equal(ok.length, PLANS.free.maxActiveJobs);
@@ -289,7 +316,7 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     const other = await stack.api.signUp();
     const tooMany = await stack.api.request('POST', '/jobs', {
       token: other.token,
-      body: { preset_id: 'interior', item_count: PLANS.free.maxItemsPerJob + 1 },
+      body: { preset_id: 'interior', item_count: PLANS.free.maxItemsPerJob + 1, sizes: uploadSizes(PLANS.free.maxItemsPerJob + 1) },
     });
     assert.equal(tooMany.status, 400);
     assert.ok(tooMany.body.error.details.fields.includes('item_count'));
@@ -299,7 +326,7 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     const { token } = await stack.api.signUp();
     const first = await newJob(token, 50);
     const second = await newJob(token, 45);
-    const res = await stack.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 10 } });
+    const res = await stack.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 10, sizes: uploadSizes(10) } });
     assert.equal(res.status, 402, 'credits are checked before the active-job limit');
     assert.equal(res.body.error.code, 'INSUFFICIENT_CREDITS');
     assert.deepEqual(res.body.error.details, { needed: 10, available: PLANS.free.signupCredits - 95 });
@@ -354,8 +381,9 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
   it('streams progress over SSE and ends with the terminal JobView', async function () {
     this.timeout(120_000);
     const { token } = await stack.api.signUp();
-    const created = await newJob(token, 2);
-    await uploadAll(created.uploads, [await encodeScene(interiorScene(0), 'png'), await encodeScene(interiorScene(1), 'png')]);
+    const files = [await encodeScene(interiorScene(0), 'png'), await encodeScene(interiorScene(1), 'png')];
+    const created = await newJob(token, files);
+    await uploadAll(created.uploads, files);
     await stack.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token });
     const res = await fetch(`${stack.api.url}/jobs/${created.job.id}/events`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 200);

@@ -56,10 +56,14 @@ describe('observability: metrics and logs of the API and the three workers', fun
 
   it('exposes HTTP, job, activity, item and model series while a job runs, and logs carry the ids', async () => {
     const { token } = await system.api.signUp();
+    const files = [await encodeScene(interiorScene(0), 'png'), Buffer.from('not an image')];
     const created = (
-      await system.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 2, content_type: 'image/png' } })
+      await system.api.request('POST', '/jobs', {
+        token,
+        body: { preset_id: 'interior', item_count: 2, content_type: 'image/png', sizes: files.map((f) => f.length) },
+      })
     ).body.data;
-    await uploadAll(created.uploads, [await encodeScene(interiorScene(0), 'png'), Buffer.from('not an image')]);
+    await uploadAll(created.uploads, files);
     await system.api.request('POST', `/jobs/${created.job.id}/confirm-upload`, { token });
     await system.api.request('POST', `/jobs/${created.job.id}/execute`, { token, body: { concepts: ['wall'] } });
     const view = await waitForJob(system.api, token, created.job.id, (v) => v.status === 'done');

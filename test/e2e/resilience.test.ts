@@ -6,17 +6,17 @@ import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
 import { createTestDatabase } from '../support/databases';
 import { makeTempDir, startTestTemporal } from '../support/services';
 import { spawnWorker } from '../support/processes';
-import { startTestSystem, uploadAll, waitForJob, type TestSystem } from '../support/stack';
+import { startTestSystem, uploadAll, uploadSizes, waitForJob, type TestSystem } from '../support/stack';
 
 async function startJob(stack: TestSystem, n: number, size: [number, number]) {
   const { token, userId } = await stack.api.signUp();
+  const files: Buffer[] = Array(n).fill(await encodeScene(interiorScene(0, ...size), 'png'));
   const res = await stack.api.request('POST', '/jobs', {
     token,
-    body: { preset_id: 'interior', item_count: n, content_type: 'image/png' },
+    body: { preset_id: 'interior', item_count: n, content_type: 'image/png', sizes: uploadSizes(files) },
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
-  const image = await encodeScene(interiorScene(0, ...size), 'png');
-  await uploadAll(res.body.data.uploads, Array(n).fill(image));
+  await uploadAll(res.body.data.uploads, files);
   assert.equal((await stack.api.request('POST', `/jobs/${res.body.data.job.id}/confirm-upload`, { token })).status, 200);
   assert.equal(
     (await stack.api.request('POST', `/jobs/${res.body.data.job.id}/execute`, { token, body: { concepts: ['wall', 'floor'] } })).status,

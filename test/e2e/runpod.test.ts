@@ -61,7 +61,7 @@ describe('GPU_PROVIDER=runpod: items segmented on Runpod (local API server), com
     const { token } = await system.api.signUp();
     const created = await system.api.request('POST', '/jobs', {
       token,
-      body: { preset_id: 'interior', item_count: files.length, content_type: 'image/png' },
+      body: { preset_id: 'interior', item_count: files.length, content_type: 'image/png', sizes: files.map((f) => f.length) },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     await uploadAll(created.body.data.uploads, files);

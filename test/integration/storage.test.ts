@@ -41,8 +41,8 @@ describe('storage (SeaweedFS)', function () {
   it('accepts an upload to a presigned PUT URL with plain fetch, and serves it from a presigned GET URL', async () => {
     const k = key('photo.jpg');
     const body = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]);
-    const putUrl = await storage.presignPut(k, 'image/jpeg', 300);
-    const put = await fetch(putUrl, { method: 'PUT', body, headers: { 'content-type': 'image/jpeg' } });
+    const putUrl = await storage.presignPut(k, 'image/jpeg', body.length, 300);
+    const put = await fetch(putUrl, { method: 'PUT', body, headers: { 'content-type': 'image/jpeg', 'if-none-match': '*' } });
     assert.equal(put.status, 200, await put.text());
     assert.deepEqual(await storage.head(k), { size: body.length, contentType: 'image/jpeg' });
 
@@ -53,8 +53,8 @@ describe('storage (SeaweedFS)', function () {
 
   it('refuses a presigned PUT URL whose signature was altered', async () => {
     const k = key('forged.jpg');
-    const url = tamperSignature(await storage.presignPut(k, 'image/jpeg', 300));
-    const res = await fetch(url, { method: 'PUT', body: Buffer.from('x'), headers: { 'content-type': 'image/jpeg' } });
+    const url = tamperSignature(await storage.presignPut(k, 'image/jpeg', 1, 300));
+    const res = await fetch(url, { method: 'PUT', body: Buffer.from('x'), headers: { 'content-type': 'image/jpeg', 'if-none-match': '*' } });
     assert.equal(res.status, 403, await res.text());
     assert.equal(await storage.head(k), null);
   });

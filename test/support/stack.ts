@@ -73,6 +73,14 @@ export async function startTestSystem(
   };
 }
 
+/**
+ * The `sizes` of a create body: the files' byte lengths, or `n` placeholder sizes for a job whose inputs the test
+ * never uploads (its tickets are signed for those sizes).
+ */
+export function uploadSizes(files: readonly Buffer[] | number): number[] {
+  return typeof files === 'number' ? Array<number>(files).fill(1024) : files.map((f) => f.length);
+}
+
 /** Uploads `files` with the presigned PUTs of a create response, as the app does (plain HTTP, no SDK). */
 export async function uploadAll(uploads: { idx: number; url: string; headers: Record<string, string> }[], files: Buffer[]): Promise<void> {
   await Promise.all(

@@ -60,6 +60,7 @@ describe('api/jobCreate createJob', () => {
     presetId: 'interior',
     itemCount: 3,
     contentType: 'image/png',
+    sizes: [1024, 1024, 1024],
     idempotencyKey,
   });
   const held: StartOutcome = { kind: 'answered', result: { ok: true, amount: 3 } };

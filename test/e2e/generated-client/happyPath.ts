@@ -20,7 +20,7 @@ export async function happyPath(baseUrl: string, images: Blob[]) {
 
   const created = await api.POST('/jobs', {
     headers: { ...auth, 'Idempotency-Key': `gen-${Date.now()}` },
-    body: { preset_id: 'interior', item_count: images.length, content_type: 'image/png' },
+    body: { preset_id: 'interior', item_count: images.length, content_type: 'image/png', sizes: images.map((b) => b.size) },
   });
   if (!created.data) throw new Error(`create: ${JSON.stringify(created.error)}`);
   const job = created.data.data.job;
