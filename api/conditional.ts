@@ -3,16 +3,23 @@ import { hash } from 'node:crypto';
 import type { Context } from 'koa';
 import type { RequestState } from './middleware/envelope';
 
-/** A JSON answer serialized once, with the weak ETag of those bytes. */
+/**
+ * A JSON answer serialized once, with the weak ETag of those bytes: `head` is the whole envelope up to its request id
+ * (`{"success":true,"data":…,"meta":{"request_id":`), UTF-8 encoded, so an answer served again costs no serialization
+ * or encoding, only its request id.
+ */
 export interface SerializedAnswer {
-  json: string;
+  head: Buffer;
   etag: string;
 }
 
 /** Serializes `data` and tags it (the envelope's request id is outside the hash: equal data, equal ETags). */
 export function serialized(data: unknown): SerializedAnswer {
   const json = JSON.stringify(data);
-  return { json, etag: `W/"${hash('sha1', json, 'base64url')}"` };
+  return {
+    head: Buffer.from(`{"success":true,"data":${json},"error":null,"meta":{"request_id":`),
+    etag: `W/"${hash('sha1', json, 'base64url')}"`,
+  };
 }
 
 /**

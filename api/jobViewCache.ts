@@ -15,7 +15,7 @@ export function createJobViewCache(opts: { reuseSeconds: number; maxBytes: numbe
   if (opts.maxBytes === 0) return { key: () => undefined, get: () => undefined, set: () => undefined };
   const cache = new LRUCache<string, SerializedAnswer>({
     maxSize: opts.maxBytes,
-    sizeCalculation: (a) => a.json.length + a.etag.length + 100,
+    sizeCalculation: (a) => a.head.length + a.etag.length + 100,
     ttl: opts.reuseSeconds * 1000,
   });
   return {

@@ -20,7 +20,7 @@ export interface RequestState {
   /** Set when the client broke the connection before the answer (counted apart from server errors). */
   clientAborted?: boolean;
   /** Set with `ctx.body` to it by a route that serialized its data already (to tag it): its JSON is wrapped as is. */
-  serialized?: { json: string };
+  serialized?: { head: Buffer };
 }
 
 const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
@@ -69,7 +69,16 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
       const { serialized } = ctx.state;
       if (serialized && ctx.body === serialized) {
         ctx.type = 'application/json';
-        ctx.body = `{"success":true,"data":${serialized.json},"error":null,"meta":${JSON.stringify(meta)}}`;
+        const tail = Buffer.from(`${JSON.stringify(requestId)}}}`);
+        if (ctx.method === 'HEAD') ctx.body = Buffer.concat([serialized.head, tail]);
+        else {
+          // The cached head goes to the socket as it is, beside the request id: no copy or encoding of the page per
+          // request (a copy of every answer was what kept the garbage collector busy under polling).
+          ctx.length = serialized.head.length + tail.length;
+          ctx.respond = false;
+          ctx.res.write(serialized.head);
+          ctx.res.end(tail);
+        }
       } else if (ctx.body !== undefined && !Buffer.isBuffer(ctx.body) && typeof ctx.body !== 'string') {
         ctx.body = { success: true, data: ctx.body, error: null, meta };
       }
