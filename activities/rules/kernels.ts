@@ -110,6 +110,11 @@ export function unionRect(a: Rect, b: Rect): Rect {
 export function regionOf(mask: Uint8Array, protect: Uint8Array | null, width: number, bounds?: Rect): RegionStats {
   const height = mask.length / width;
   const b = bounds ?? { x0: 0, y0: 0, x1: width, y1: height };
+  // Four pixels at a time where the buffers are word-aligned (the engine's shared buffers are): a mask is mostly
+  // runs of 0 and of 255, and a word of either, with nothing protected under it, needs no write.
+  const words = mask.byteOffset % 4 === 0 && (protect === null || protect.byteOffset % 4 === 0);
+  const m32 = words ? new Uint32Array(mask.buffer, mask.byteOffset, mask.length >> 2) : null;
+  const p32 = words && protect !== null ? new Uint32Array(protect.buffer, protect.byteOffset, protect.length >> 2) : null;
   let count = 0;
   let maskCount = 0;
   let x0 = width;
@@ -117,22 +122,41 @@ export function regionOf(mask: Uint8Array, protect: Uint8Array | null, width: nu
   let x1 = 0;
   let y1 = 0;
   for (let y = b.y0; y < b.y1; y++) {
+    const row = y * width;
+    const stop = row + b.x1;
     let rowFirst = -1;
     let rowLast = -1;
-    for (let i = y * width + b.x0, x = b.x0; x < b.x1; i++, x++) {
-      if (mask[i] <= 127) {
-        mask[i] = 0;
-        continue;
+    let i = row + b.x0;
+    while (i < stop) {
+      if (m32 !== null && (i & 3) === 0 && i + 4 <= stop) {
+        const w = m32[i >> 2];
+        if (w === 0) {
+          i += 4;
+          continue;
+        }
+        if (w === 0xffffffff && (p32 === null || p32[i >> 2] === 0)) {
+          maskCount += 4;
+          count += 4;
+          if (rowFirst < 0) rowFirst = i - row;
+          rowLast = i - row + 3;
+          i += 4;
+          continue;
+        }
       }
-      maskCount++;
-      if (protect !== null && protect[i] !== 0) {
-        mask[i] = 0;
-        continue;
+      const m = mask[i];
+      if (m <= 127) {
+        if (m !== 0) mask[i] = 0;
+      } else {
+        maskCount++;
+        if (protect !== null && protect[i] !== 0) mask[i] = 0;
+        else {
+          if (m !== 255) mask[i] = 255;
+          count++;
+          if (rowFirst < 0) rowFirst = i - row;
+          rowLast = i - row;
+        }
       }
-      mask[i] = 255;
-      count++;
-      if (rowFirst < 0) rowFirst = x;
-      rowLast = x;
+      i++;
     }
     if (rowFirst < 0) continue;
     if (rowFirst < x0) x0 = rowFirst;

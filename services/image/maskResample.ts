@@ -105,34 +105,57 @@ function resampleRect(
   r: MaskRect,
 ): void {
   const { i0: x0, i1: x1, w: wx } = xs;
+  // Destination columns come in runs sharing both source columns (x0 and x1 change together): where the four
+  // source pixels of a run agree, the whole run is that value without interpolating.
+  const runs: number[] = [];
+  for (let x = r.x0; x < r.x1; ) {
+    runs.push(x);
+    let end = x + 1;
+    while (end < r.x1 && x0[end] === x0[x]) end++;
+    x = end;
+  }
+  runs.push(r.x1);
+  // Destination rows come in groups sampling the same two source rows; they differ only in the runs whose four
+  // source pixels disagree (the mask's edges). The first row of a group is computed, the others copy it and
+  // interpolate those runs again with their own row weight.
+  const mixed = new Int32Array(runs.length);
+  let nMixed = 0;
+  let groupR0 = -1;
+  let groupR1 = -1;
   for (let y = r.y0; y < r.y1; y++) {
     const r0 = ys.i0[y] * sw;
     const r1 = ys.i1[y] * sw;
     const wy = ys.w[y];
     const row = y * dw;
-    // Destination columns come in runs sharing both source columns (x0 and x1 change together): where the four
-    // source pixels of a run agree, the whole run is that value without interpolating.
-    let x = r.x0;
-    while (x < r.x1) {
+    const sameGroup = r0 === groupR0 && r1 === groupR1;
+    if (sameGroup) dst.copyWithin(row + r.x0, row - dw + r.x0, row - dw + r.x1);
+    else {
+      groupR0 = r0;
+      groupR1 = r1;
+      nMixed = 0;
+    }
+    const count = sameGroup ? nMixed : runs.length - 1;
+    for (let m = 0; m < count; m++) {
+      const k = sameGroup ? mixed[m] : m;
+      const x = runs[k];
+      const end = runs[k + 1];
       const s0 = x0[x];
-      let end = x + 1;
-      while (end < r.x1 && x0[end] === s0) end++;
       const s1 = x1[x];
       const a = src[r0 + s0];
       const b = src[r0 + s1];
       const c = src[r1 + s0];
       const d = src[r1 + s1];
-      if (a === b && a === c && a === d) {
+      if (!sameGroup && a === b && a === c && a === d) {
         const v = a > 127 ? 255 : 0;
         for (let i = row + x, stop = row + end; i < stop; i++) dst[i] = v;
-      } else {
-        for (let k = x; k < end; k++) {
-          const top = a + (b - a) * wx[k];
-          const bottom = c + (d - c) * wx[k];
-          dst[row + k] = top + (bottom - top) * wy >= 127.5 ? 255 : 0;
-        }
+        continue;
       }
-      x = end;
+      if (!sameGroup) mixed[nMixed++] = k;
+      for (let q = x; q < end; q++) {
+        const top = a + (b - a) * wx[q];
+        const bottom = c + (d - c) * wx[q];
+        dst[row + q] = top + (bottom - top) * wy >= 127.5 ? 255 : 0;
+      }
     }
   }
 }

@@ -21,6 +21,46 @@ function blobs(w: number, h: number, seed: number, soft: boolean): Uint8Array {
   return m;
 }
 
+/** The definition, pixel by pixel: bilinear (half-pixel centres, edges clamped), then 255 from 127.5 up. */
+function bilinearThresholded(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
+  const out = new Uint8Array(dw * dh);
+  const at = (d: number, sn: number, dn: number) => {
+    const f = Math.min(sn - 1, Math.max(0, (d + 0.5) * (sn / dn) - 0.5));
+    const i0 = Math.floor(f);
+    return { i0, i1: Math.min(sn - 1, i0 + 1), w: f - i0 };
+  };
+  for (let y = 0; y < dh; y++) {
+    const ry = at(y, sh, dh);
+    for (let x = 0; x < dw; x++) {
+      const rx = at(x, sw, dw);
+      const [a, b] = [src[ry.i0 * sw + rx.i0], src[ry.i0 * sw + rx.i1]];
+      const [c, d] = [src[ry.i1 * sw + rx.i0], src[ry.i1 * sw + rx.i1]];
+      const top = a + (b - a) * rx.w;
+      const bottom = c + (d - c) * rx.w;
+      out[y * dw + x] = top + (bottom - top) * ry.w >= 127.5 ? 255 : 0;
+    }
+  }
+  return out;
+}
+
+describe('resampleMaskInto', () => {
+  it('is the bilinear-then-threshold definition, pixel for pixel (rows of a group copied, edge runs recomputed)', () => {
+    for (const [sw, sh, dw, dh] of [
+      [252, 189, 1000, 750],
+      [63, 47, 250, 190],
+      [10, 7, 37, 29],
+      [30, 20, 17, 11],
+    ] as const) {
+      for (let seed = 1; seed <= 4; seed++) {
+        const src = blobs(sw, sh, seed * 104729 + sh, seed % 2 === 1);
+        const got = new Uint8Array(dw * dh);
+        resampleMaskInto(src, sw, sh, got, dw, dh);
+        assert.deepEqual(got, bilinearThresholded(src, sw, sh, dw, dh), `${sw}×${sh} -> ${dw}×${dh}, seed ${seed}`);
+      }
+    }
+  });
+});
+
 describe('resampleMaskBounded', () => {
   it('gives the pixels of resampleMaskInto, 0 outside the rectangle it returns', () => {
     const sizes: [number, number, number, number][] = [
