@@ -9,12 +9,15 @@ import { ApiError } from './errors';
 
 /**
  * One presigned PUT per item, under the storage layout of API.md, each for its declared size. A ticket never outlives
- * the job's upload window (`uploadTimeoutMs` after its creation): a job that timed out has no live ticket.
+ * the job's upload window (`uploadTimeoutMs` after its reservation, when the workflow's upload timer started): a job
+ * that timed out has no live ticket, and one at the end of its window gets none.
  */
-export function uploadTickets(storage: Storage, job: JobLog, sizes: readonly number[], ttlSeconds: number, uploadTimeoutMs: number) {
+export async function uploadTickets(storage: Storage, job: JobLog, sizes: readonly number[], ttlSeconds: number, uploadTimeoutMs: number) {
   const contentType = job.contentType as UploadContentType;
-  const untilDeadline = Math.floor((job.createdAt.getTime() + uploadTimeoutMs - Date.now()) / 1000);
-  const ttl = Math.max(1, Math.min(ttlSeconds, untilDeadline));
+  const windowStart = (job.reservedAt ?? job.createdAt).getTime();
+  const untilDeadline = Math.floor((windowStart + uploadTimeoutMs - Date.now()) / 1000);
+  if (untilDeadline < 1) return [];
+  const ttl = Math.min(ttlSeconds, untilDeadline);
   const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
   return mapLimit(job.itemCount, 32, async (idx) => {
     const key = inputKey(job.userId, job.id, idx, contentType);
@@ -32,6 +35,7 @@ export function uploadTickets(storage: Storage, job: JobLog, sizes: readonly num
 /**
  * Refuses the job's remaining tickets at the store: an empty placeholder at every input key not yet uploaded, so a
  * ticket's PUT (`If-None-Match: *`) gets 412. Presigned URLs cannot be revoked; this is how a canceled job's are.
+ * Idempotent (a key that exists is left alone).
  */
 export async function sealUploads(storage: Storage, job: JobLog): Promise<void> {
   await mapLimit(job.itemCount, 16, (idx) =>
@@ -44,7 +48,8 @@ export async function assertUploaded(storage: Storage, job: JobLog): Promise<voi
   const heads = await mapLimit(job.itemCount, 16, (idx) =>
     storage.head(inputKey(job.userId, job.id, idx, job.contentType as UploadContentType)),
   );
-  const missing = heads.flatMap((h, idx) => (h === null ? [idx] : []));
+  // An empty object is missing too (the seal of a canceled job leaves empty placeholders; no image is 0 bytes).
+  const missing = heads.flatMap((h, idx) => (h === null || h.size === 0 ? [idx] : []));
   const tooLarge = heads.flatMap((h, idx) => (h !== null && h.size > MAX_UPLOAD_BYTES ? [idx] : []));
   if (missing.length || tooLarge.length) {
     const what = [

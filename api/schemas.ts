@@ -243,7 +243,7 @@ export const UploadTicket = z.object({
   headers: z.record(z.string(), z.string()).meta({
     description:
       'Send exactly these headers (they are signed): Content-Type, Content-Length (the declared size) and ' +
-      'If-None-Match: * — an input is written once; a second PUT, or any PUT after the job was canceled, gets 412.',
+      'If-None-Match: * — an input is written once; a second PUT, or a PUT after POST /jobs/{id}/cancel, gets 412.',
   }),
   key: z.string(),
   expires_at: isoTime,

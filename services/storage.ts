@@ -126,7 +126,9 @@ export function createStorage(cfg: StorageConfig): Storage {
         await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }));
         return true;
       } catch (err) {
-        if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return false;
+        // 412: the object exists; 409 (AWS ConditionalRequestConflict): another conditional write of it is under way.
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 412 || status === 409) return false;
         throw err;
       }
     },
