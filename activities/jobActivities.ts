@@ -1,5 +1,6 @@
 /**
- * The job workflow's I/O: the credit ledger (reserve, settle) and the DB mirror of the job (jobs_log, job_items_log).
+ * The job workflow's I/O: the credit ledger (reserve, settle), the DB mirror of the job (jobs_log, job_items_log) and
+ * the seal of the upload tickets of a job that ended before its uploads were confirmed.
  * Thin: each activity translates its input into one service call or one transaction. All are idempotent, because
  * Temporal retries an activity whose result it did not record (worker crash, timeout) with the same input.
  */
@@ -9,6 +10,8 @@ import type { JobRecord } from '../domain/jobMachine';
 import type { ReserveResult } from '../domain/jobData';
 import { JobSettledError, UnknownUserError, type Credits, type Settlement } from '../services/credits';
 import { inTransaction } from '../services/transaction';
+import type { Storage } from '../services/storage';
+import { sealInputs, type SealRef } from '../services/uploadSeal';
 import { JobItemLog } from '../entities/JobItemLog';
 import { JobLog } from '../entities/JobLog';
 
@@ -30,14 +33,20 @@ export interface SettleCreditsInput {
 export interface JobActivityDeps {
   ds: DataSource;
   credits: Credits;
+  storage: Storage;
 }
 
 // Rows per INSERT … ON CONFLICT statement: far below SQLite's bound-parameter limit (10 columns per row).
 const ITEM_CHUNK = 200;
 
 /** Builds the orchestration worker's activities around the ledger and the data source. */
-export function createJobActivities({ ds, credits }: JobActivityDeps) {
+export function createJobActivities({ ds, credits, storage }: JobActivityDeps) {
   return {
+    /** Makes the store refuse the job's remaining upload tickets (services/uploadSeal.ts); returns the keys sealed. */
+    sealUploads(job: SealRef): Promise<number> {
+      return sealInputs(storage, job);
+    },
+
     /** Holds the job's credits; the ledger makes a retry return the first outcome. */
     async reserveCredits({ jobId, userId, amount }: ReserveCreditsInput): Promise<ReserveResult> {
       try {

@@ -10,6 +10,7 @@ import type { DataSource } from 'typeorm';
 import { parseConfig } from '../domain/config';
 import { openDatabase } from '../entities/dataSource';
 import { createCredits, type Credits } from '../services/credits';
+import { createStorage, type Storage } from '../services/storage';
 import { createExportRecordActivities } from './exportActivities';
 import { createJobActivities } from './jobActivities';
 import { createVariantActivities } from './variantActivities';
@@ -23,6 +24,8 @@ export interface OrchestrationWorkerDeps {
   taskQueue: string;
   ds: DataSource;
   credits?: Credits;
+  /** The object store (the seal of a canceled job's upload tickets). */
+  storage: Storage;
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options (concurrency limits, identity). */
   options?: Partial<WorkerOptions>;
@@ -32,7 +35,7 @@ export interface OrchestrationWorkerDeps {
 export function createOrchestrationWorker(deps: OrchestrationWorkerDeps): Promise<Worker> {
   const credits = deps.credits ?? createCredits(deps.ds);
   const activities = {
-    ...createJobActivities({ ds: deps.ds, credits }),
+    ...createJobActivities({ ds: deps.ds, credits, storage: deps.storage }),
     ...createVariantActivities({ ds: deps.ds, credits }),
     ...createExportRecordActivities({ ds: deps.ds }),
   };
@@ -55,6 +58,7 @@ async function main(): Promise<void> {
   const logger = createLogger('worker', { level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' });
   installWorkerRuntime(logger, config.METRICS_PORT);
   const ds = await openDatabase(config.DATABASE_URL);
+  const storage = createStorage(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const worker = await createOrchestrationWorker({
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       ds,
+      storage,
     });
     // The SDK's Runtime already turns SIGINT/SIGTERM into worker.shutdown(); the handlers only log, and run() then
     // resolves once in-flight tasks have finished (up to shutdownGraceTime), so the cleanup below always runs.
@@ -71,6 +76,7 @@ async function main(): Promise<void> {
     logger.info('orchestration worker stopped');
   } finally {
     await connection.close();
+    storage.destroy();
     await ds.destroy();
   }
 }

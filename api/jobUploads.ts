@@ -1,6 +1,6 @@
 /**
- * The uploads of a job: presigned PUT tickets for the app, the check that every input arrived within the limit, and
- * the seal that makes the store refuse the tickets of a job that ended before its uploads were confirmed.
+ * The uploads of a job: presigned PUT tickets for the app and the check that every input arrived within the limit
+ * (the seal of a job that ends before its uploads were confirmed is the workflow's: services/uploadSeal.ts).
  */
 import type { Storage } from '../services/storage';
 import { inputKey, MAX_UPLOAD_BYTES, type UploadContentType } from '../domain/storageKeys';
@@ -30,17 +30,6 @@ export async function uploadTickets(storage: Storage, job: JobLog, sizes: readon
       expires_at: expiresAt,
     };
   });
-}
-
-/**
- * Refuses the job's remaining tickets at the store: an empty placeholder at every input key not yet uploaded, so a
- * ticket's PUT (`If-None-Match: *`) gets 412. Presigned URLs cannot be revoked; this is how a canceled job's are.
- * Idempotent (a key that exists is left alone).
- */
-export async function sealUploads(storage: Storage, job: JobLog): Promise<void> {
-  await mapLimit(job.itemCount, 16, (idx) =>
-    storage.putIfAbsent(inputKey(job.userId, job.id, idx, job.contentType as UploadContentType), Buffer.alloc(0), 'application/octet-stream'),
-  );
 }
 
 /** HEADs every input; throws UPLOAD_INCOMPLETE naming the missing and the oversize items. */

@@ -13,6 +13,7 @@ import { cancelUpdate, confirmUploadUpdate, executeUpdate } from '../workflows/c
 import type { WorkflowHandle } from '@temporalio/client';
 import { EXECUTE, createJob, createTestEnv, eventually, startHarness, type Harness } from '../test/workflows/harness';
 import { toHistoryJson } from '../test/workflows/historyJson';
+import { startTestS3 } from '../test/support/services';
 import { createVariant } from '../test/workflows/variantHarness';
 import { cancelVariantUpdate } from '../workflows/variantContract';
 
@@ -41,6 +42,11 @@ const SCENARIOS: Record<string, (h: Harness) => Promise<{ handle: WorkflowHandle
     await job.handle.executeUpdate(cancelUpdate);
     return job;
   },
+  async 'cancel-before-upload'(h) {
+    const job = await createJob(h, { itemCount: 2 });
+    await job.handle.executeUpdate(cancelUpdate);
+    return job;
+  },
   async 'upload-timeout'(h) {
     return createJob(h, { itemCount: 2, uploadTimeout: '2s' });
   },
@@ -62,6 +68,9 @@ const SCENARIOS: Record<string, (h: Harness) => Promise<{ handle: WorkflowHandle
 };
 
 async function main(): Promise<void> {
+  // A real store for the orchestration worker (the seal of a job that ends before its uploads were confirmed).
+  const s3 = await startTestS3();
+  for (const [k, v] of Object.entries(s3.storageConfig)) process.env[k] = String(v);
   const env = await createTestEnv();
   const h = await startHarness(env);
   try {
@@ -78,6 +87,7 @@ async function main(): Promise<void> {
   } finally {
     await h.stop();
     await env.teardown();
+    await s3.stop();
   }
 }
 

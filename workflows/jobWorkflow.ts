@@ -48,6 +48,7 @@ const BOUNDED_CANCEL_WAIT = 'bounded-cancel-wait';
 const THROTTLED_FLUSH = 'throttled-flush';
 const CPU_FLEET = 'cpu-fleet';
 const RESERVE_MIRRORED = 'reserve-mirrored';
+const SEAL_UPLOADS = 'seal-uploads';
 /** How long the cancel update waits for the job to settle before it answers with the state so far. */
 const CANCEL_ANSWER_WITHIN = '20s';
 
@@ -60,6 +61,12 @@ const { settleCredits, recordJob } = proxyActivities<JobActivities>({
 const { reserveCredits } = proxyActivities<JobActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+// The seal runs before the settlement: bounded, so a store outage delays the credits' release by seconds, not forever.
+const { sealUploads } = proxyActivities<JobActivities>({
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '20s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '4s' },
 });
 /** Options of the item activities, GPU and CPU (the task queues come from the job's input). */
 export const ITEM_ACTIVITY_OPTIONS: ActivityOptions = {
@@ -90,6 +97,8 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
   /** Why the reservation failed (the ApplicationFailure type the reserve update answers with), once it has. */
   let reserveFailure: ReserveFailure | undefined;
   let reservationClosed = false;
+  /** Whether confirm-upload was accepted (the inputs are then all in the store, written once). */
+  let uploadsConfirmed = false;
 
   // --- status side effects: search attribute on each status change, a DB flush on every change -----------------
   let lastStatus = m.status;
@@ -126,6 +135,7 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
     confirmUploadUpdate,
     () => {
       m.confirmUpload();
+      uploadsConfirmed = true;
       changed();
       return m.state();
     },
@@ -205,6 +215,14 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
 
   // Settle exactly once, even when the workflow itself is being canceled: a hold must never leak.
   return CancellationScope.nonCancellable(async () => {
+    // A job that ends before its uploads were confirmed (canceled, UPLOAD_TIMEOUT) still has live upload tickets: the
+    // store refuses them from now on. Before the settlement, so the cancel's answer comes after it.
+    if (m.held && !uploadsConfirmed && patched(SEAL_UPLOADS)) {
+      const { jobId, userId, itemCount, contentType } = input;
+      await sealUploads({ jobId, userId, itemCount, contentType }).catch((err: unknown) =>
+        log.warn('could not seal the uploads; their tickets stay usable until they expire', { error: String(err) }),
+      );
+    }
     const settlement = await settleCredits({ jobId: input.jobId, userId: input.userId, charge: m.charge() });
     m.settle(settlement);
     changed();

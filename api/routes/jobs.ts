@@ -16,7 +16,7 @@ import { answerWithEtag, serialized, type SerializedAnswer } from '../conditiona
 import { cancelJob } from '../jobCancel';
 import { createJobCreator } from '../jobCreate';
 import { createJobReader, IS_JOB } from '../jobReader';
-import { assertUploaded, sealUploads, uploadTickets } from '../jobUploads';
+import { assertUploaded, uploadTickets } from '../jobUploads';
 import { WorkflowGoneError, type JobWorkflows } from '../jobWorkflows';
 import { jobView, summaryFromLog, type ItemPage } from '../jobViews';
 import { exportSummaries } from '../exportViews';
@@ -107,14 +107,9 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
 
   router.post('/jobs/:id/cancel', deps.auth, async (ctx) => {
     const job = await ownJob(ctx.state.userId, ctx.params.id);
+    // A job canceled before its uploads were confirmed has its upload tickets refused by the store before it settles
+    // (the workflow's sealUploads), so they are refused once this answers 200.
     const state = await cancelJob(reader, workflows, job);
-    // A job canceled before its uploads were confirmed (also when settling still runs: 202): its tickets are still
-    // valid URLs; the store refuses them from now on. Best effort: the cancel holds whatever the store says.
-    if (job.status === 'created') {
-      await sealUploads(storage, job).catch((err: unknown) =>
-        ctx.state.log.warn({ err, job_id: job.id }, 'could not seal the uploads of a canceled job; its tickets stay usable until they expire'),
-      );
-    }
     // 200 with the canceled job; 202 when settling is still under way after the workflow's wait (rare: a dead GPU
     // worker's items wait out their heartbeat timeout) — the job ends canceled, GET /jobs/{id} shows it.
     ctx.status = state.status === 'canceled' ? 200 : 202;

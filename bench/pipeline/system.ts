@@ -14,6 +14,7 @@ import { createCredits } from '../../services/credits';
 import { createOrchestrationWorker } from '../../activities/worker';
 import { issueToken } from '../../api/auth';
 import { parseConfig, type Config } from '../../domain/config';
+import { createStorage } from '../../services/storage';
 import { encodeScene, interiorScene } from '../../scripts/demo/scenes';
 import { startStack, type Stack } from '../../scripts/stack';
 import { startSystem, workflowBundle } from '../../scripts/stack/system';
@@ -115,6 +116,7 @@ export async function startBenchSystem(opts: BenchSystemOptions): Promise<BenchS
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ds: db.ds,
+    storage: createStorage(config),
     workflowBundle: await workflowBundle(),
     options: opts.orchestrationOptions,
   });

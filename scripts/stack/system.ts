@@ -55,6 +55,7 @@ export async function startSystem(
           namespace: config.TEMPORAL_NAMESPACE,
           taskQueue: config.TEMPORAL_TASK_QUEUE,
           ds,
+          storage,
           workflowBundle: await workflowBundle(),
         });
   const orchestrationRun = orchestration?.run();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createOrchestrationWorker } from '../../activities/worker';
+import { createStorage } from '../../services/storage';
 import { PLANS } from '../../domain/plans';
 import { JobLog } from '../../entities/JobLog';
 import { workflowBundle } from '../../scripts/stack/system';
@@ -39,6 +40,7 @@ describeEachDatabase('POST /jobs against ledger failures (api/jobCreate)', (db) 
       taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
       ds: db().ds,
       credits,
+      storage: createStorage(stack.config),
       workflowBundle: await workflowBundle(),
     });
     running = worker.run();

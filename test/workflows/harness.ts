@@ -12,6 +12,8 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { v7 as uuidv7 } from 'uuid';
 import { createCredits, type Credits } from '../../services/credits';
 import { createOrchestrationWorker } from '../../activities/worker';
+import { parseConfig } from '../../domain/config';
+import { createStorage, type Storage } from '../../services/storage';
 import type { ApplyRuleInput } from '../../activities/contract';
 import type { GpuActivities, SegmentInput } from '../../gpu-activities/contract';
 import type { CpuActivities } from '../../activities/contract';
@@ -145,6 +147,8 @@ export interface Harness {
   env: TestWorkflowEnvironment;
   db: TestDatabase & { drop(): Promise<void> };
   credits: Credits;
+  /** The real store the orchestration worker seals uploads in. */
+  storage: Storage;
   gpu: ReturnType<typeof createStubGpu>;
   taskQueue: string;
   gpuTaskQueue: string;
@@ -156,6 +160,8 @@ export interface Harness {
 export async function startHarness(env: TestWorkflowEnvironment, bundle?: WorkflowBundleWithSourceMap): Promise<Harness> {
   const db = await createTestDatabase('sqlite');
   const credits = createCredits(db.ds);
+  // The real store of the test run (globalSetup): the seal of a canceled job's uploads writes there.
+  const storage = createStorage(parseConfig(process.env));
   const gpu = createStubGpu();
   const suffix = uuidv7();
   const taskQueue = `jobs-${suffix}`;
@@ -168,6 +174,7 @@ export async function startHarness(env: TestWorkflowEnvironment, bundle?: Workfl
     taskQueue,
     ds: db.ds,
     credits,
+    storage,
     workflowBundle,
   });
   // A short heartbeat throttle so a cancel reaches a hanging stub in well under a second (the default is 0.8 × the
@@ -188,6 +195,7 @@ export async function startHarness(env: TestWorkflowEnvironment, bundle?: Workfl
     env,
     db,
     credits,
+    storage,
     gpu,
     taskQueue,
     gpuTaskQueue,
@@ -197,6 +205,7 @@ export async function startHarness(env: TestWorkflowEnvironment, bundle?: Workfl
       gpuWorker.shutdown();
       cpuWorker.shutdown();
       await running;
+      storage.destroy();
       await db.drop();
     },
   };

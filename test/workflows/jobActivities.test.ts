@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { v7 as uuidv7 } from 'uuid';
 import { createCredits } from '../../services/credits';
+import { createStorage } from '../../services/storage';
+import { parseConfig } from '../../domain/config';
 import { createJobActivities, type JobActivities } from '../../activities/jobActivities';
 import { JobMachine } from '../../domain/jobMachine';
 import { JobItemLog } from '../../entities/JobItemLog';
@@ -19,7 +21,7 @@ const result = (idx: number) => ({
 describeEachDatabase('job activities', (db) => {
   let acts: JobActivities;
   before(() => {
-    acts = createJobActivities({ ds: db().ds, credits: createCredits(db().ds) });
+    acts = createJobActivities({ ds: db().ds, credits: createCredits(db().ds), storage: createStorage(parseConfig(process.env)) });
   });
 
   function machine(itemCount: number) {

@@ -7,6 +7,7 @@ import { BillingEvent } from '../../entities/BillingEvent';
 import { JobItemLog } from '../../entities/JobItemLog';
 import { JobLog } from '../../entities/JobLog';
 import { User } from '../../entities/User';
+import { inputKey, type UploadContentType } from '../../domain/storageKeys';
 import {
   INVALID_STATE,
   cancelSignal,
@@ -168,15 +169,32 @@ describe('job workflow', function () {
     assert.equal((await h.db.ds.getRepository(JobLog).findOneByOrFail({ id: input.jobId })).status, 'canceled');
   });
 
-  it('cancel before the upload cancels the job and releases everything', async () => {
-    const { input, handle } = await createJob(h, { itemCount: 2 });
+  /** Size of each input object of the job in the store, null where there is none. */
+  const inputSizes = (input: { userId: string; jobId: string; itemCount: number; contentType: UploadContentType }) =>
+    Promise.all(
+      Array.from({ length: input.itemCount }, async (_, idx) => (await h.storage.head(inputKey(input.userId, input.jobId, idx, input.contentType)))?.size ?? null),
+    );
+
+  it('cancel before the upload cancels the job, seals its free input keys before answering, and releases everything', async () => {
+    const { input, handle } = await createJob(h, { itemCount: 3 });
+    // One input arrived before the cancel: it stays as it is; the other keys get empty placeholders (the tickets'
+    // If-None-Match: * then fails at the store).
+    await h.storage.put(inputKey(input.userId, input.jobId, 1, input.contentType), Buffer.from([0xff, 0xd8, 0xff]), 'image/jpeg');
     const final = await handle.executeUpdate(cancelUpdate);
     assert.equal(final.status, 'canceled');
+    assert.deepEqual(await inputSizes(input), [0, 3, 0], 'sealed by the time cancel answered');
     assert.deepEqual(await ledger(input.jobId), [
-      ['reserve', 2],
-      ['release', 2],
+      ['reserve', 3],
+      ['release', 3],
     ]);
     assert.equal((await userRow(input.userId)).reserved, 0);
+  });
+
+  it('seals nothing for a job whose uploads were confirmed', async () => {
+    const { input, handle } = await createJob(h, { itemCount: 2 });
+    await handle.executeUpdate(confirmUploadUpdate);
+    assert.equal((await handle.executeUpdate(cancelUpdate)).status, 'canceled');
+    assert.deepEqual(await inputSizes(input), [null, null]);
   });
 
   it('upload timeout: failed UPLOAD_TIMEOUT, credits released', async function () {
@@ -192,6 +210,7 @@ describe('job workflow', function () {
     ]);
     const row = await h.db.ds.getRepository(JobLog).findOneByOrFail({ id: input.jobId });
     assert.deepEqual([row.status, row.errorCode, row.creditsRefunded], ['failed', 'UPLOAD_TIMEOUT', 3]);
+    assert.deepEqual(await inputSizes(input), [0, 0, 0], 'its tickets are refused by the store too');
   });
 
   it('execute timeout: failed EXECUTE_TIMEOUT, credits released', async function () {

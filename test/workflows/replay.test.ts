@@ -8,8 +8,9 @@ import { fromHistoryJson } from './historyJson';
 // not guarded by patched(): exactly the change that would break jobs already running in production.
 // The `-v1` files were recorded before the patches 'throttled-flush' and 'bounded-cancel-wait', the `-v2` files with
 // them but before 'cpu-fleet' (applyRule on the GPU queue), the `-v3` files with those but before 'reserve-mirrored'
-// (the reserve update answers without waiting for the mirror); each replays down the old branches. The others were
-// recorded with every patch. The `variant-*-v1` files were recorded before 'variant-delta-flush' (the variant mirror
+// (the reserve update answers without waiting for the mirror), the `-v4` files with those but before 'seal-uploads'
+// (a job ending before its uploads were confirmed did not seal its input keys); each replays down the old branches.
+// The others were recorded with every patch. The `variant-*-v1` files were recorded before 'variant-delta-flush' (the variant mirror
 // got the whole state on every change) and replay down recordVariant. Keep old recordings until no job or variant of
 // that code can still be running.
 const DIR = path.join(__dirname, 'histories');
@@ -30,7 +31,8 @@ describe('job and variant workflow replay', function () {
   });
 
   it('has the representative histories', () => {
-    const names = ['happy', 'item-failure', 'cancel', 'upload-timeout', 'refused'];
+    const names = ['happy', 'item-failure', 'cancel', 'cancel-before-upload', 'upload-timeout', 'refused'];
+    for (const name of ['happy', 'item-failure', 'cancel', 'upload-timeout']) assert.ok(files.includes(`${name}-v4.json`), `${name}-v4.json missing`);
     const variants = ['variant-happy', 'variant-cancel', 'variant-refused'];
     for (const name of [...names, ...variants, ...variants.map((v) => `${v}-v1`)])
       assert.ok(files.includes(`${name}.json`), `${name}.json missing`);

@@ -1,0 +1,30 @@
+/**
+ * Refusing the upload tickets of a job that ended before its uploads were confirmed. Presigned URLs cannot be
+ * revoked; every ticket is signed with `If-None-Match: *`, so an empty placeholder at each input key still free makes
+ * the store answer the job's remaining tickets with 412. Idempotent: a key that exists is left alone.
+ */
+import { inputKey, type UploadContentType } from '../domain/storageKeys';
+import type { Storage } from './storage';
+
+/** The job whose inputs to seal. */
+export interface SealRef {
+  userId: string;
+  jobId: string;
+  itemCount: number;
+  contentType: UploadContentType;
+}
+
+/** Writes the placeholders (16 requests in flight); returns how many keys were still free. */
+export async function sealInputs(storage: Storage, job: SealRef): Promise<number> {
+  let next = 0;
+  let sealed = 0;
+  const lane = async () => {
+    while (next < job.itemCount) {
+      const idx = next++;
+      const key = inputKey(job.userId, job.jobId, idx, job.contentType);
+      if (await storage.putIfAbsent(key, Buffer.alloc(0), 'application/octet-stream')) sealed++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, job.itemCount) }, lane));
+  return sealed;
+}
