@@ -85,9 +85,11 @@ export function createJobCreator({ ds, workflows, config }: JobCreateDeps) {
         outcome = await workflows.start(jobInput(job, plan.unitCost));
       } catch (err) {
         // Unknown whether the workflow started. With an Idempotency-Key the row stays, and a retry with the key
-        // re-drives this same job; without one, stop the workflow if it did start and drop the row.
+        // re-drives this same job; without one, stop the workflow if it did start and drop the row. The stop is not
+        // awaited: with Temporal down it would hold the answer for another call deadline, and a workflow that never
+        // gets its reserve update ends by itself anyway.
         if (!key) {
-          await workflows.cancelQuietly(job.id);
+          void workflows.cancelQuietly(job.id);
           await discard(job);
         }
         throw err;

@@ -282,8 +282,14 @@ describe('job workflow', function () {
     await handle.executeUpdate(executeUpdate, { args: [EXECUTE] });
     assert.equal((await handle.result()).progress.done, 24);
     const history = await handle.fetchHistory();
-    const flushes = history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordJob').length ?? 0;
-    assert.ok(flushes >= 3 && flushes <= 10, `${flushes} recordJob flushes for 24 items over ~2.5 s`);
+    const events = history.events ?? [];
+    const flushes = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordJob').length;
+    // At most about one flush a second over the run (plus the reservation's, the confirm's and the final one): on a
+    // quiet machine ~2.5 s and ≤ 7 flushes; a loaded one stretches the run, not the rule. Unthrottled, every one of
+    // the 24 completions would flush.
+    const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+    const seconds = at(events[events.length - 1]) - at(events[0]);
+    assert.ok(flushes >= 3 && flushes <= Math.ceil(seconds) + 4, `${flushes} recordJob flushes for 24 items over ${seconds.toFixed(1)} s`);
     const rows = await h.db.ds.getRepository(JobItemLog).countBy({ jobId: handle.workflowId.replace(/^job-/, ''), status: 'done' });
     assert.equal(rows, 24, 'every item still reaches the mirror');
   });
