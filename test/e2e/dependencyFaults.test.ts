@@ -15,8 +15,8 @@ import { makeTempDir, startTestS3, startTestTemporal, TEST_S3 } from '../support
 import { startTestSystem, type TestSystem } from '../support/stack';
 
 const DEADLINE = '4s';
-/** Far above the deadline: only a request that hangs (the bug) exceeds it. */
-const HANG_MS = 15_000;
+/** The deadline and a margin for the request's own DB work on a loaded machine: every answer comes within it. */
+const HANG_MS = 6_000;
 const times: { dependency: string; request: string; status: string; ms: number }[] = [];
 
 async function timed(dependency: string, request: string, fn: () => Promise<ApiResponse>): Promise<ApiResponse> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { ApiError } from '../../api/errors';
-import { mapTemporalError, WorkflowGoneError } from '../../api/jobWorkflows';
+import { mapTemporalError, WorkflowGoneError, withinDeadline } from '../../api/jobWorkflows';
 
 /** An update the workflow rejected or failed with an ApplicationFailure of `type`. */
 const updateFailed = (type: string, message = 'no') =>
@@ -64,5 +64,26 @@ describe('api/jobWorkflows mapTemporalError', () => {
     ]) {
       assert.equal(mapTemporalError(err), err);
     }
+  });
+});
+
+describe('api/jobWorkflows withinDeadline', () => {
+  // The client's own deadline handling is Temporal's; what is ours is answering once it has passed.
+  const client = { withDeadline: <R>(_deadline: number, fn: () => Promise<R>) => fn() };
+
+  it('answers UNAVAILABLE (with Retry-After) once the deadline has passed, whatever the SDK is still doing', async () => {
+    const started = Date.now();
+    const err = await withinDeadline(client, 150, () => new Promise(() => undefined)).catch((e: unknown) => e as Error);
+    const waited = Date.now() - started;
+    const e = apiError(err as Error);
+    assert.deepEqual([e.status, e.code], [503, 'UNAVAILABLE']);
+    assert.ok(Number(e.headers?.['Retry-After']) > 0, 'Retry-After');
+    assert.ok(waited >= 150 && waited < 1000, `answered after ${waited} ms`);
+  });
+
+  it('passes a result or an error of the call through unchanged', async () => {
+    assert.equal(await withinDeadline(client, 1000, async () => 42), 42);
+    const boom = new Error('boom');
+    await assert.rejects(withinDeadline(client, 1000, async () => Promise.reject(boom)), (e) => e === boom);
   });
 });
