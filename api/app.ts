@@ -139,10 +139,10 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
         auth,
       }),
       createCallbackRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET, callTimeoutMs }),
-      createProvidersRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET }),
+      createProvidersRouter({ client: temporal, secret: deps.config.GPU_CALLBACK_SECRET, callTimeoutMs }),
     );
     const compare = { ds: deps.ds, storage, reader, config: deps.config, auth };
-    const variantWorkflows = createVariantWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE);
+    const variantWorkflows = createVariantWorkflows(temporal, deps.config.TEMPORAL_TASK_QUEUE, callTimeoutMs);
     routers.push(
       createVariantsRouter({ ...compare, workflows: variantWorkflows }),
       createExportsRouter({ ...compare, workflows: variantWorkflows }),

@@ -84,10 +84,11 @@ export function createJobCreator({ ds, workflows, config }: JobCreateDeps) {
       try {
         outcome = await workflows.start(jobInput(job, plan.unitCost));
       } catch (err) {
-        // Unknown whether the workflow started. With an Idempotency-Key the row stays, and a retry with the key
-        // re-drives this same job; without one, stop the workflow if it did start and drop the row. The stop is not
-        // awaited: with Temporal down it would hold the answer for another call deadline, and a workflow that never
-        // gets its reserve update ends by itself anyway.
+        // Unknown whether the workflow started (Update-with-Start is atomic: if it did, it also took the reservation).
+        // With an Idempotency-Key the row stays, and a retry with the key re-drives this same job; without one, stop
+        // the workflow if it did start (its cancel releases the hold) and drop the row. The stop is not awaited: with
+        // Temporal down it would hold the answer for another call deadline. A start that reaches Temporal only after
+        // this signal holds its credits until UPLOAD_TIMEOUT releases them (rare; README "What is not here").
         if (!key) {
           void workflows.cancelQuietly(job.id);
           await discard(job);

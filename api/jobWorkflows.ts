@@ -29,7 +29,7 @@ import { jobSearchAttributes } from '../workflows/searchAttributes';
 import { ApiError, RETRY_AFTER } from './errors';
 
 /** How long a cancel waits for the workflow's answer once accepted: its own bound on settling (20 s) and a margin. */
-const CANCEL_SETTLE_MS = 30_000;
+export const CANCEL_SETTLE_MS = 30_000;
 
 /** Raised when the workflow of a job no longer exists (closed and past retention). */
 export class WorkflowGoneError extends Error {}

@@ -18,22 +18,21 @@ import {
   type VariantInput,
 } from '../workflows/variantContract';
 import { ApiError } from './errors';
-import { mapTemporalError } from './jobWorkflows';
+import { CANCEL_SETTLE_MS, mapTemporalError, withinDeadline } from './jobWorkflows';
 
-async function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_STATE) {
-      throw new ApiError('INVALID_STATE', err.cause.message);
-    }
-    throw mapTemporalError(err);
-  }
-}
-
-/** Variant and export workflow operations for the API. */
-export function createVariantWorkflows(client: Client, taskQueue: string) {
+/** Variant and export workflow operations for the API; every call gives up after `callTimeoutMs` (then UNAVAILABLE). */
+export function createVariantWorkflows(client: Client, taskQueue: string, callTimeoutMs: number) {
   const handle = (jobId: string, n: number) => client.workflow.getHandle(variantWorkflowId(jobId, n));
+  const call = async <T>(fn: () => Promise<T>, timeoutMs = callTimeoutMs): Promise<T> => {
+    try {
+      return await withinDeadline(client, timeoutMs, fn);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_STATE) {
+        throw new ApiError('INVALID_STATE', err.cause.message);
+      }
+      throw mapTemporalError(err);
+    }
+  };
   return {
     /** Starts (or attaches to) variant n's workflow and returns its reservation; null when it already ended. */
     async start(input: VariantInput): Promise<ReserveResult | null> {
@@ -52,12 +51,11 @@ export function createVariantWorkflows(client: Client, taskQueue: string) {
         throw err;
       }
     },
-    cancel: (jobId: string, n: number): Promise<VariantState> => call(() => handle(jobId, n).executeUpdate(cancelVariantUpdate)),
+    /** The cancel update waits for the variant to settle (the workflow's own bound): held to that, not the call deadline. */
+    cancel: (jobId: string, n: number): Promise<VariantState> => call(() => handle(jobId, n).executeUpdate(cancelVariantUpdate), CANCEL_SETTLE_MS),
     /** Best-effort cancel signal: never throws. */
     async cancelQuietly(jobId: string, n: number): Promise<void> {
-      await handle(jobId, n)
-        .signal(cancelVariantSignal)
-        .catch(() => undefined);
+      await call(() => handle(jobId, n).signal(cancelVariantSignal)).catch(() => undefined);
     },
     state: (jobId: string, n: number): Promise<VariantState> => call(() => handle(jobId, n).query(variantStateQuery)),
     /** Starts an export's workflow (idempotent on the export id). */

@@ -60,8 +60,8 @@ export interface Storage {
    * Content-Type and Content-Length and refuses (412) a PUT onto an existing object (`If-None-Match: *`).
    */
   presignPut(key: string, contentType: string, size: number, ttlSeconds: number): Promise<string>;
-  /** Writes `body` unless `key` exists (`If-None-Match: *`); false when it did. */
-  putIfAbsent(key: string, body: Buffer, contentType: string): Promise<boolean>;
+  /** Writes `body` unless `key` exists (`If-None-Match: *`); false when it did. `signal` aborts the request. */
+  putIfAbsent(key: string, body: Buffer, contentType: string, opts?: { signal?: AbortSignal }): Promise<boolean>;
   presignGet(key: string, ttlSeconds: number, serveAs?: ServeAs): Promise<string>;
   ensureBucket(): Promise<void>;
   ping(): Promise<void>;
@@ -121,9 +121,10 @@ export function createStorage(cfg: StorageConfig): Storage {
     async put(key, body, contentType) {
       await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType }));
     },
-    async putIfAbsent(key, body, contentType) {
+    async putIfAbsent(key, body, contentType, opts = {}) {
       try {
-        await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }));
+        const command = new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' });
+        await s3.send(command, { abortSignal: opts.signal });
         return true;
       } catch (err) {
         // 412: the object exists; 409 (AWS ConditionalRequestConflict): another conditional write of it is under way.

@@ -14,17 +14,30 @@ export interface SealRef {
   contentType: UploadContentType;
 }
 
-/** Writes the placeholders (16 requests in flight); returns how many keys were still free. */
+/** How long one placeholder write may take (a store that stops answering must not hold the caller). */
+const REQUEST_TIMEOUT_MS = 2500;
+
+/**
+ * Writes the placeholders (16 requests in flight); returns how many keys were still free. The first failure stops
+ * the other lanes and is thrown (the caller retries the whole seal: it is idempotent).
+ */
 export async function sealInputs(storage: Storage, job: SealRef): Promise<number> {
+  const stop = new AbortController();
   let next = 0;
   let sealed = 0;
   const lane = async () => {
-    while (next < job.itemCount) {
+    while (next < job.itemCount && !stop.signal.aborted) {
       const idx = next++;
       const key = inputKey(job.userId, job.jobId, idx, job.contentType);
-      if (await storage.putIfAbsent(key, Buffer.alloc(0), 'application/octet-stream')) sealed++;
+      const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
+      if (await storage.putIfAbsent(key, Buffer.alloc(0), 'application/octet-stream', { signal })) sealed++;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(16, job.itemCount) }, lane));
+  try {
+    await Promise.all(Array.from({ length: Math.min(16, job.itemCount) }, lane));
+  } catch (err) {
+    stop.abort();
+    throw err;
+  }
   return sealed;
 }

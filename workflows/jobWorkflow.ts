@@ -62,11 +62,12 @@ const { reserveCredits } = proxyActivities<JobActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 3 },
 });
-// The seal runs before the settlement: bounded, so a store outage delays the credits' release by seconds, not forever.
+// The seal runs before the settlement: bounded well inside the cancel update's 20 s answer, so a store outage delays
+// the cancel's answer and the credits' release by seconds, not forever.
 const { sealUploads } = proxyActivities<JobActivities>({
-  startToCloseTimeout: '10s',
-  scheduleToCloseTimeout: '20s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '4s' },
+  startToCloseTimeout: '3s',
+  scheduleToCloseTimeout: '8s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '2s' },
 });
 /** Options of the item activities, GPU and CPU (the task queues come from the job's input). */
 export const ITEM_ACTIVITY_OPTIONS: ActivityOptions = {
@@ -215,9 +216,10 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
 
   // Settle exactly once, even when the workflow itself is being canceled: a hold must never leak.
   return CancellationScope.nonCancellable(async () => {
-    // A job that ends before its uploads were confirmed (canceled, UPLOAD_TIMEOUT) still has live upload tickets: the
-    // store refuses them from now on. Before the settlement, so the cancel's answer comes after it.
-    if (m.held && !uploadsConfirmed && patched(SEAL_UPLOADS)) {
+    // A job canceled before its uploads were confirmed still has live upload tickets: the store refuses them from now
+    // on. Before the settlement, so the cancel's answer comes after it. (A job that timed out has none: a ticket never
+    // outlives the upload window.)
+    if (m.cancelRequested && m.held && !uploadsConfirmed && patched(SEAL_UPLOADS)) {
       const { jobId, userId, itemCount, contentType } = input;
       await sealUploads({ jobId, userId, itemCount, contentType }).catch((err: unknown) =>
         log.warn('could not seal the uploads; their tickets stay usable until they expire', { error: String(err) }),

@@ -5,7 +5,7 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import { readTaskToken, type TaskTokenRef } from '../../services/taskTokens';
 import { jobWorkflowId } from '../../workflows/contract';
 import { ApiError, notFound } from '../errors';
-import { mapTemporalError } from '../jobWorkflows';
+import { mapTemporalError, withinDeadline } from '../jobWorkflows';
 import type { RequestState } from '../middleware/envelope';
 import { z } from 'zod';
 import type { RouteDoc } from '../openapi';
@@ -36,9 +36,10 @@ export function createCallbackRouter(deps: { client: Client; secret: string; cal
     const token = Buffer.from(input.task_token, 'base64');
     const ref = readTaskToken(token);
     if (!ref) throw new ApiError('VALIDATION_ERROR', 'task_token is not a valid task token', { fields: ['task_token'] });
-    if (ref.workflowId !== jobWorkflowId(ctx.params.id) || !(await itemMatches(deps.client, ref, input.idx))) throw notFound('task');
+    const matches = () => itemMatches(deps.client, ref, input.idx);
+    if (ref.workflowId !== jobWorkflowId(ctx.params.id) || !(await withinDeadline(deps.client, deps.callTimeoutMs, matches))) throw notFound('task');
     try {
-      await deps.client.withDeadline(Date.now() + deps.callTimeoutMs, async () => {
+      await withinDeadline(deps.client, deps.callTimeoutMs, async () => {
         if (input.status === 'done') await deps.client.activity.complete(token, input.result ?? {});
         else
           await deps.client.activity.fail(

@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { RunpodJob, settleJob } from '../../services/runpodJobs';
 import { openWebhookToken } from '../../services/taskTokens';
 import { ApiError } from '../errors';
+import { withinDeadline } from '../jobWorkflows';
 import type { RequestState } from '../middleware/envelope';
 import type { RouteDoc } from '../openapi';
 import { CallbackResponse } from '../schemas';
@@ -17,7 +18,7 @@ import { body } from '../validate';
 const PATH = '/providers/runpod/:jobId/:idx/:token';
 
 /** Routes under `/providers/`: the Runpod webhook. */
-export function createProvidersRouter(deps: { client: Client; secret: string }): Router<RequestState> {
+export function createProvidersRouter(deps: { client: Client; secret: string; callTimeoutMs: number }): Router<RequestState> {
   const router = new Router<RequestState>();
   router.post(PATH, async (ctx) => {
     const { jobId, idx, token } = ctx.params as Record<string, string>;
@@ -26,7 +27,7 @@ export function createProvidersRouter(deps: { client: Client; secret: string }):
     // Same answer as an unknown URL: a guessed or altered token learns nothing.
     if (!taskToken) throw new ApiError('NOT_FOUND', 'no such webhook');
     const job = body(ctx, RunpodJob);
-    const outcome = await settleJob(deps.client.activity, taskToken, job);
+    const outcome = await withinDeadline(deps.client, deps.callTimeoutMs, () => settleJob(deps.client.activity, taskToken, job));
     ctx.body = { accepted: outcome === 'completed' || outcome === 'failed', duplicate: outcome === 'duplicate' };
   });
   return router;

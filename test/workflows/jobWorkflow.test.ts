@@ -210,7 +210,7 @@ describe('job workflow', function () {
     ]);
     const row = await h.db.ds.getRepository(JobLog).findOneByOrFail({ id: input.jobId });
     assert.deepEqual([row.status, row.errorCode, row.creditsRefunded], ['failed', 'UPLOAD_TIMEOUT', 3]);
-    assert.deepEqual(await inputSizes(input), [0, 0, 0], 'its tickets are refused by the store too');
+    assert.deepEqual(await inputSizes(input), [null, null, null], 'nothing sealed: its tickets expired with the upload window');
   });
 
   it('execute timeout: failed EXECUTE_TIMEOUT, credits released', async function () {
