@@ -147,6 +147,15 @@ describe('the API with a dependency stopped', function () {
       );
       assertUnavailable(confirm, 'confirm-upload');
       await readyzReports(stack, 'SeaweedFS', 'storage', stopped);
+      // Cancelling an unconfirmed job seals its upload keys first: the seal gives up after its 8 s, the job settles,
+      // and the cancel still answers 200 inside the workflow's 20 s answer bound.
+      const t0 = Date.now();
+      const cancel = await stack.api.request('POST', `/jobs/${jobId}/cancel`, { token });
+      const ms = Date.now() - t0;
+      times.push({ dependency: 'SeaweedFS', request: 'POST /jobs/{id}/cancel (unconfirmed: seal first)', status: `${cancel.status}`, ms });
+      assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+      assert.equal(cancel.body.data.status, 'canceled');
+      assert.ok(ms < 15_000, `cancel took ${ms} ms with the store down`);
     } finally {
       await stack.close();
       await db.drop();
