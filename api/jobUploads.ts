@@ -2,6 +2,7 @@
  * The uploads of a job: presigned PUT tickets for the app and the check that every input arrived within the limit
  * (the seal of a job that ends before its uploads were confirmed is the workflow's: services/uploadSeal.ts).
  */
+import { mapLimit } from '../services/mapLimit';
 import type { Storage } from '../services/storage';
 import { inputKey, MAX_UPLOAD_BYTES, type UploadContentType } from '../domain/storageKeys';
 import type { JobLog } from '../entities/JobLog';
@@ -51,18 +52,4 @@ export async function assertUploaded(storage: Storage, job: JobLog): Promise<voi
       max_bytes: MAX_UPLOAD_BYTES,
     });
   }
-}
-
-/** Maps 0..n-1 through `fn` with at most `limit` calls in flight (hundreds of items, one store request each). */
-async function mapLimit<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out = new Array<T>(n);
-  let next = 0;
-  const lane = async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await fn(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, n) }, lane));
-  return out;
 }

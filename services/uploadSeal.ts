@@ -4,6 +4,7 @@
  * the store answer the job's remaining tickets with 412. Idempotent: a key that exists is left alone.
  */
 import { inputKey, type UploadContentType } from '../domain/storageKeys';
+import { mapLimit } from './mapLimit';
 import type { Storage } from './storage';
 
 /** The job whose inputs to seal. */
@@ -18,26 +19,14 @@ export interface SealRef {
 const REQUEST_TIMEOUT_MS = 2500;
 
 /**
- * Writes the placeholders (16 requests in flight); returns how many keys were still free. The first failure stops
- * the other lanes and is thrown (the caller retries the whole seal: it is idempotent).
+ * Writes the placeholders (16 requests in flight); returns how many keys were still free. The first failure stops the
+ * other requests and is thrown (the caller retries the whole seal: it is idempotent).
  */
 export async function sealInputs(storage: Storage, job: SealRef): Promise<number> {
-  const stop = new AbortController();
-  let next = 0;
-  let sealed = 0;
-  const lane = async () => {
-    while (next < job.itemCount && !stop.signal.aborted) {
-      const idx = next++;
-      const key = inputKey(job.userId, job.jobId, idx, job.contentType);
-      const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
-      if (await storage.putIfAbsent(key, Buffer.alloc(0), 'application/octet-stream', { signal })) sealed++;
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(16, job.itemCount) }, lane));
-  } catch (err) {
-    stop.abort();
-    throw err;
-  }
-  return sealed;
+  const written = await mapLimit(job.itemCount, 16, (idx, stop) => {
+    const key = inputKey(job.userId, job.jobId, idx, job.contentType);
+    const signal = AbortSignal.any([stop, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
+    return storage.putIfAbsent(key, Buffer.alloc(0), 'application/octet-stream', { signal });
+  });
+  return written.filter(Boolean).length;
 }
