@@ -16,25 +16,42 @@ export interface FlushSource<R> {
 }
 
 /**
- * A flusher writing `m`'s records with `write` (the mirror activity). `throttled()` is asked between two flushes
- * whether to wait out FLUSH_EVERY_MS; the job workflow answers with its patched() check, so its old histories replay.
+ * A flusher writing `m`'s records with `write` (the mirror activity).
+ *
+ * `spaced` (new runs): every flush but the first starts at least FLUSH_EVERY_MS after the previous one started, however
+ * the completions are spread. Runs started before keep the older rule so their histories replay: `throttled()` is
+ * asked after a flush that saw new changes whether to wait out the rest of FLUSH_EVERY_MS (the job workflow answers
+ * with its patched() check). The older rule let a flush start right away whenever the previous one had found nothing
+ * new, so items slower than a write (a loaded machine) each started their own flush.
  */
-export function createFlusher<R>(m: FlushSource<R>, write: (record: R) => Promise<void>, throttled: () => boolean) {
+export function createFlusher<R>(
+  m: FlushSource<R>,
+  write: (record: R) => Promise<void>,
+  throttled: () => boolean,
+  spaced = false,
+) {
   let wanted = false;
   let running = false;
   let draining = false;
   let failure: unknown;
   /** The machine's version the last finished flush carried. */
   let written = -1;
+  /** Workflow time (deterministic) at which the last flush started. */
+  let lastStarted: number | undefined;
   async function pump() {
     try {
       while (wanted) {
+        if (spaced && lastStarted !== undefined && !draining) {
+          // Let the completions pile up until FLUSH_EVERY has passed since the last flush; a drain cuts the wait short.
+          const rest = FLUSH_EVERY_MS - (Date.now() - lastStarted);
+          if (rest > 0) await condition(() => draining, rest);
+        }
         wanted = false;
-        const started = Date.now(); // workflow time: deterministic
+        const started = (lastStarted = Date.now());
         const version = m.version;
         await write(m.takeRecord());
         written = version;
-        if (wanted && !draining && throttled()) {
+        if (!spaced && wanted && !draining && throttled()) {
           // When the GPUs (or CPUs) set the pace, items finish one by one and every completion would start its own
           // flush (about one per item: history and server writes double). Wait out the rest of FLUSH_EVERY and let
           // the completions pile up; a drain (the end of the run) cuts the wait short.

@@ -49,6 +49,8 @@ const THROTTLED_FLUSH = 'throttled-flush';
 const CPU_FLEET = 'cpu-fleet';
 const RESERVE_MIRRORED = 'reserve-mirrored';
 const SEAL_UPLOADS = 'seal-uploads';
+/** Every DB-mirror flush starts ≥ 1 s after the previous one, also when the previous one found nothing new. */
+const FLUSH_SPACING = 'flush-spacing';
 /** How long the cancel update waits for the job to settle before it answers with the state so far. */
 const CANCEL_ANSWER_WITHIN = '20s';
 
@@ -106,7 +108,7 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
   let lastVersion = m.version;
   // Also set by the API at start; upserted here so a run started any other way (CLI, tests) is findable too.
   upsertSearchAttributes(jobSearchAttributes(input.userId, input.presetId, m.status));
-  const flusher = createFlusher(m, recordJob, () => patched(THROTTLED_FLUSH));
+  const flusher = createFlusher(m, recordJob, () => patched(THROTTLED_FLUSH), patched(FLUSH_SPACING));
   const changed = () => {
     if (m.version === lastVersion) return; // an idempotent repeat changed nothing: no flush
     lastVersion = m.version;

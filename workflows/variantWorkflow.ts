@@ -29,6 +29,8 @@ import { cancelVariantSignal, cancelVariantUpdate, reserveVariantUpdate, variant
 // patched() ids: each names a change made while variants of the previous code may still be running.
 /** The mirror gets only the items finished since the last flush, one flush in flight, throttled (was: whole state). */
 const VARIANT_DELTA_FLUSH = 'variant-delta-flush';
+/** Every DB-mirror flush starts ≥ 1 s after the previous one, also when the previous one found nothing new. */
+const FLUSH_SPACING = 'flush-spacing';
 /** How long the cancel update waits for the variant to settle before answering with the state so far. */
 const CANCEL_ANSWER_WITHIN = '20s';
 /** How long a variant started without its reserve update waits for one. */
@@ -69,7 +71,9 @@ export async function variantWorkflow(input: VariantInput): Promise<VariantState
   let lastVersion = m.version;
   // Whole-state flushes on every change grow the history quadratically (~124 MB for 500 items, over Temporal's
   // 50 MB limit): new runs send deltas instead. Runs started before keep the old path so their histories replay.
-  const flusher = patched(VARIANT_DELTA_FLUSH) ? createFlusher(m, recordVariantChanges, () => true) : undefined;
+  const flusher = patched(VARIANT_DELTA_FLUSH)
+    ? createFlusher(m, recordVariantChanges, () => true, patched(FLUSH_SPACING))
+    : undefined;
   let flushing = false;
   let flushWanted = false;
   const flush = async () => {
