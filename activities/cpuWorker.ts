@@ -20,6 +20,7 @@ import { createRuleEngine } from './rules/engine';
 export type CpuWorkerConfig = Pick<
   Config,
   | 'CPU_CONCURRENCY'
+  | 'RESULT_PNG_LEVEL'
   | 'CPU_TASK_QUEUE'
   | 'TEMPORAL_NAMESPACE'
   | 'STORAGE_S3_ENDPOINT'
@@ -51,7 +52,10 @@ export async function createCpuWorker(
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.CPU_TASK_QUEUE,
-      activities: { ...createCpuActivities({ storage, engine: createRuleEngine({ pool }) }), ...createExportBuildActivities({ storage }) },
+      activities: {
+        ...createCpuActivities({ storage, engine: createRuleEngine({ pool, pngCompressionLevel: config.RESULT_PNG_LEVEL }) }),
+        ...createExportBuildActivities({ storage }),
+      },
       maxConcurrentActivityTaskExecutions: concurrency,
       // A cancel reaches a running item within about a second (the default throttle is 0.8 × the heartbeat timeout).
       maxHeartbeatThrottleInterval: '1s',

@@ -16,6 +16,7 @@
  * "Before" is the code as it was before the cost work (commit BEFORE_REF, extracted from git into .data/bench/) run by
  * the same measuring code in the same run; "after" is this checkout. Each runs in its own child process. Drop the
  * before column once its figures are recorded in the issue. The last line is for scripts.
+ * `--png-levels 1,6` adds rows of this checkout's PNG path at other RESULT_PNG_LEVELs (default 3), with file sizes.
  */
 import { execFileSync, execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -106,6 +107,8 @@ interface Row {
   applyRule: Partial<Record<OutputFormat, number>>;
   /** The engine alone (no storage, no activity), CPU-seconds per stage. */
   stages: Partial<Record<OutputFormat, Record<Stage, number>>>;
+  /** Bytes of the result file per format. */
+  resultBytes?: Partial<Record<OutputFormat, number>>;
 }
 
 /** The stage a step label of the engine opens (labels: protect …, operation …, encode, checks). */
@@ -121,6 +124,8 @@ interface ChildSpec {
   item: { userId: string; jobId: string; idx: number; inputKey: string };
   formats: OutputFormat[];
   repeats: number;
+  /** RESULT_PNG_LEVEL of this checkout's engine (unset: its default). */
+  pngLevel?: number;
 }
 
 /** Measures one code version (the modules under `spec.root`) and prints its Row as JSON on the last line. */
@@ -143,7 +148,8 @@ async function child(spec: ChildSpec): Promise<void> {
   const segmenter = createSegmenter({ modelDir: spec.modelDir, postPool, log: { info: () => undefined, warn: () => undefined } });
   await segmenter.warm();
   const gpu = createGpuActivities({ storage, segmenter });
-  const cpu = createCpuActivities({ storage, engine: createRuleEngine({ pool }) });
+  const engineOptions = { pool, ...(spec.pngLevel ? { pngCompressionLevel: spec.pngLevel } : {}) };
+  const cpu = createCpuActivities({ storage, engine: createRuleEngine(engineOptions) });
   const input = { item: spec.item, concepts: CONCEPTS, protect: PROTECT };
   await env().run(() => gpu.segment(input)); // warm: text features cached, code paths compiled
   model.take();
@@ -169,12 +175,13 @@ async function child(spec: ChildSpec): Promise<void> {
     applyRule[format] = median(xs);
   }
   // The engine alone, per stage: the same original and masks, CPU sampled at each step the engine announces.
-  const engine = createRuleEngine({ pool });
+  const engine = createRuleEngine(engineOptions);
   const image = await storage.get(spec.item.inputKey);
   const maskFiles = Object.fromEntries(
     await Promise.all(Object.entries(masks).map(async ([id, key]) => [id, await storage.get(key)] as const)),
   );
   const stages: Row['stages'] = {};
+  const resultBytes: Row['resultBytes'] = {};
   for (const format of spec.formats) {
     const runs: Record<Stage, number>[] = [];
     for (let i = 0; i <= spec.repeats; i++) {
@@ -187,11 +194,12 @@ async function child(spec: ChildSpec): Promise<void> {
         mark = process.cpuUsage();
         stage = next;
       };
-      await engine.apply(
+      const out = await engine.apply(
         { image, masks: maskFiles, concepts: ['wall', 'floor'], protect: ['person'], params: PARAMS, outputFormat: format },
         { onStep: (label: string) => close(stageOf(label)) },
       );
       close(stage);
+      resultBytes[format] = (out.result ?? out.resultPng).length; // the before code named it resultPng
       if (i > 0) runs.push(spent); // the first run warms
     }
     stages[format] = Object.fromEntries(STAGES.map((st) => [st, median(runs.map((r) => r[st]))])) as Record<Stage, number>;
@@ -199,7 +207,7 @@ async function child(spec: ChildSpec): Promise<void> {
   await pool.close();
   await postPool?.close();
   storage.destroy();
-  const row: Row = { segment: median(seg), model: median(modelCpu), applyRule, stages };
+  const row: Row = { segment: median(seg), model: median(modelCpu), applyRule, stages, resultBytes };
   console.log(JSON.stringify(row));
 }
 
@@ -260,31 +268,32 @@ async function main(): Promise<void> {
     const common = { storage: s3.storageConfig, modelDir, item, repeats };
     const before = measure({ ...common, root: beforeTree(), formats: ['png'] });
     const after = measure({ ...common, root: ROOT, formats: [...OUTPUT_FORMATS] });
+    const levels = arg('png-levels', '').split(',').filter(Boolean).map(Number);
+    const atLevel = levels.map(
+      (pngLevel) => [`after, RESULT_PNG_LEVEL=${pngLevel}`, measure({ ...common, root: ROOT, formats: ['png'], pngLevel })] as const,
+    );
+    const rows = [[`before (${BEFORE_REF})`, before], ['after', after], ...atLevel] as const;
     const f = (x: number | undefined) => (x === undefined ? '    —' : x.toFixed(3).padStart(6));
     const perItem = (r: Row, fmt: OutputFormat) => r.segment + (r.applyRule[fmt] ?? NaN);
     console.log('');
     console.log('CPU-seconds per 12 MP item (process + worker threads), the model apart');
     console.log('| code | segment (outside the model) | applyRule png | applyRule jpeg | applyRule webp | item, png | model (fixture) |');
     console.log('|---|---|---|---|---|---|---|');
-    for (const [label, r] of [
-      [`before (${BEFORE_REF})`, before],
-      ['after', after],
-    ] as const) {
+    for (const [label, r] of rows) {
       console.log(
         `| ${label} | ${f(r.segment)} | ${f(r.applyRule.png)} | ${f(r.applyRule.jpeg)} | ${f(r.applyRule.webp)} | ${f(perItem(r, 'png'))} | ${f(r.model)} |`,
       );
     }
     console.log('');
     console.log('applyRule by stage: the rule engine alone (no storage, no activity), CPU-seconds per 12 MP item');
-    console.log(`| code | format | ${STAGES.join(' | ')} | engine total |`);
-    console.log(`|---|---|${STAGES.map(() => '---|').join('')}---|`);
-    for (const [label, r] of [
-      [`before (${BEFORE_REF})`, before],
-      ['after', after],
-    ] as const) {
+    console.log(`| code | format | ${STAGES.join(' | ')} | engine total | result MiB |`);
+    console.log(`|---|---|${STAGES.map(() => '---|').join('')}---|---|`);
+    for (const [label, r] of rows) {
       for (const [fmt, st] of Object.entries(r.stages)) {
         const total = STAGES.reduce((sum, k) => sum + st[k], 0);
-        console.log(`| ${label} | ${fmt} | ${STAGES.map((k) => f(st[k])).join(' | ')} | ${f(total)} |`);
+        const bytes = r.resultBytes?.[fmt as OutputFormat];
+        const mib = bytes === undefined ? '—' : (bytes / 2 ** 20).toFixed(1);
+        console.log(`| ${label} | ${fmt} | ${STAGES.map((k) => f(st[k])).join(' | ')} | ${f(total)} | ${mib} |`);
       }
     }
     // What one GPU needs beside it: the stand-in H200 of bench:pipeline serves 3 concepts at ~11.8 items/s unbatched

@@ -54,6 +54,11 @@ const Env = z.object({
   GPU_BATCH_WAIT_MS: z.coerce.number().min(0).max(1000).default(5),
   /** Concurrent rule applications per CPU worker; 0 = one per core the process may use. */
   CPU_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(0),
+  /**
+   * zlib level of PNG results (1–9). 3: ~0.3 CPU-s on a 12 MP photo, the largest single cost of an item; 1 takes a
+   * third less for files ~50 % larger, 6 twice as long for ~3 % smaller (bench/README, item cost).
+   */
+  RESULT_PNG_LEVEL: z.coerce.number().int().min(1).max(9).default(3),
   UPLOAD_TIMEOUT: duration.default('24h'),
   JOB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
   /** Open `GET /jobs/{id}/events` streams a user may hold at once (more answer 429 RATE_LIMITED). */

@@ -165,6 +165,18 @@ describe('rule engine', function () {
     }
   });
 
+  it('writes PNG results at the zlib level it is given (RESULT_PNG_LEVEL): same pixels, other bytes', async () => {
+    const files = { wall: await maskPng(wallMask, W, H), person: await maskPng(personMask, W, H) };
+    const params = RuleParams.parse({ operations: [{ concept: 'wall', op: 'recolor', color: '#A3B18A' }] });
+    const request = { image: await png(flat), masks: files, concepts: ['wall'], protect: ['person'], params };
+    const [fast, small] = await Promise.all(
+      [1, 9].map((pngCompressionLevel) => createRuleEngine({ pool, pngCompressionLevel }).apply(request)),
+    );
+    assert.ok(fast.result.length > small.result.length, `level 1: ${fast.result.length} B, level 9: ${small.result.length} B`);
+    assert.deepEqual((await decode(fast.result)).data, (await decode(small.result)).data);
+    assert.deepEqual(fast.checks, small.checks);
+  });
+
   for (const format of ['jpeg', 'webp'] as const) {
     it(`writes a ${format} result when asked, with protected pixels checked within 3 levels`, async () => {
       const files = { wall: await maskPng(wallMask, W, H), person: await maskPng(personMask, W, H) };

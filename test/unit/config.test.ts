@@ -6,6 +6,7 @@ describe('config', () => {
     const c = parseConfig({});
     assert.equal(c.PORT, 3000);
     assert.equal(c.BATCH_CONCURRENCY, 4);
+    assert.equal(c.RESULT_PNG_LEVEL, 3);
     assert.equal(c.UPLOAD_TIMEOUT, '24h');
     assert.equal(c.DATABASE_URL, 'sqlite:.data/s3.sqlite');
     assert.equal(c.JWT_SECRET, DEV_JWT_SECRET);
@@ -35,11 +36,19 @@ describe('config', () => {
 
   it('names every bad variable in one error', () => {
     assert.throws(
-      () => parseConfig({ PORT: 'eighty', BATCH_CONCURRENCY: '0', UPLOAD_TIMEOUT: 'tomorrow', DATABASE_URL: 'postgres://x' }),
+      () =>
+        parseConfig({
+          PORT: 'eighty',
+          BATCH_CONCURRENCY: '0',
+          UPLOAD_TIMEOUT: 'tomorrow',
+          DATABASE_URL: 'postgres://x',
+          RESULT_PNG_LEVEL: '0',
+        }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
-        for (const v of ['PORT', 'BATCH_CONCURRENCY', 'UPLOAD_TIMEOUT', 'DATABASE_URL']) assert.match(err.message, new RegExp(v));
-        assert.equal(err.problems.length, 4);
+        for (const v of ['PORT', 'BATCH_CONCURRENCY', 'UPLOAD_TIMEOUT', 'DATABASE_URL', 'RESULT_PNG_LEVEL'])
+          assert.match(err.message, new RegExp(v));
+        assert.equal(err.problems.length, 5);
         return true;
       },
     );
