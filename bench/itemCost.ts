@@ -269,6 +269,8 @@ async function main(): Promise<void> {
     const before = measure({ ...common, root: beforeTree(), formats: ['png'] });
     const after = measure({ ...common, root: ROOT, formats: [...OUTPUT_FORMATS] });
     const levels = arg('png-levels', '').split(',').filter(Boolean).map(Number);
+    for (const level of levels)
+      if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error(`--png-levels: ${level} is not 1–9`);
     const atLevel = levels.map(
       (pngLevel) => [`after, RESULT_PNG_LEVEL=${pngLevel}`, measure({ ...common, root: ROOT, formats: ['png'], pngLevel })] as const,
     );

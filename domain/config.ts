@@ -55,8 +55,8 @@ const Env = z.object({
   /** Concurrent rule applications per CPU worker; 0 = one per core the process may use. */
   CPU_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(0),
   /**
-   * zlib level of PNG results (1–9). 3: ~0.3 CPU-s on a 12 MP photo, the largest single cost of an item; 1 takes a
-   * third less for files ~50 % larger, 6 twice as long for ~3 % smaller (bench/README, item cost).
+   * zlib level of PNG results (1–9). 3: ~0.3 CPU-s on a 12 MP photo, the largest single cost of an item; 1 encodes in
+   * a third less (~6 % of an item) for files ~50 % larger, 6 takes twice as long for ~3 % smaller (bench/README, item cost).
    */
   RESULT_PNG_LEVEL: z.coerce.number().int().min(1).max(9).default(3),
   UPLOAD_TIMEOUT: duration.default('24h'),

@@ -103,7 +103,7 @@ export async function jobWorkflow(input: JobInput): Promise<JobState> {
   /** Whether confirm-upload was accepted (the inputs are then all in the store, written once). */
   let uploadsConfirmed = false;
 
-  // --- status side effects: search attribute on each status change, a DB flush on every change -----------------
+  // --- status side effects: search attribute on each status change, a DB flush (batched, spaced) on every change -
   let lastStatus = m.status;
   let lastVersion = m.version;
   // Also set by the API at start; upserted here so a run started any other way (CLI, tests) is findable too.

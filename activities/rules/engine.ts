@@ -20,9 +20,8 @@ export interface RuleEngineOptions {
   pool: KernelPool;
   limits?: ImageLimits;
   /**
-   * zlib level of the result PNG (RESULT_PNG_LEVEL), unfiltered. Default 3: on the bench's 12 MP photo 0.27 CPU-s for 12.9 MiB, where
-   * level 4 takes 0.37 s for 12.7 MiB and 6 takes 0.44 s for 12.6 MiB (levels 1–3 are zlib's fast strategy; 2 gives
-   * 14.0 MiB, 1 19.6 MiB; adaptive filtering costs more than it saves). bench/README "item cost".
+   * zlib level of the result PNG, unfiltered (the CPU worker passes RESULT_PNG_LEVEL; default 3). Levels, filtering and
+   * other encoders measured against each other: bench/README "item cost".
    */
   pngCompressionLevel?: number;
   /** Long side of the preview (default 512). */

@@ -172,7 +172,10 @@ describe('job workflow', function () {
   /** Size of each input object of the job in the store, null where there is none. */
   const inputSizes = (input: { userId: string; jobId: string; itemCount: number; contentType: UploadContentType }) =>
     Promise.all(
-      Array.from({ length: input.itemCount }, async (_, idx) => (await h.storage.head(inputKey(input.userId, input.jobId, idx, input.contentType)))?.size ?? null),
+      Array.from(
+        { length: input.itemCount },
+        async (_, idx) => (await h.storage.head(inputKey(input.userId, input.jobId, idx, input.contentType)))?.size ?? null,
+      ),
     );
 
   it('cancel before the upload cancels the job, seals its free input keys before answering, and releases everything', async () => {
@@ -303,7 +306,9 @@ describe('job workflow', function () {
     // 10 items of 350 ms: each completion finds the previous flush long finished. The older rule (wait only while
     // completions piled up during a flush) flushed almost once per item here: 9 flushes over 4.0 s.
     const { flushes, seconds } = await flushesOf(10, 350);
-    assert.ok(flushes <= Math.floor(seconds) + 2, `${flushes} recordJob flushes for 10 items over ${seconds.toFixed(1)} s`);
+    // ≥ 3: the reservation's, at least one while the items run (the mirror still follows a long job), the final one.
+    const what = `${flushes} recordJob flushes for 10 items over ${seconds.toFixed(1)} s`;
+    assert.ok(flushes >= 3 && flushes <= Math.floor(seconds) + 2, what);
   });
 
   it('a 500-item job stays far below the history limits', async function () {
