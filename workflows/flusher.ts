@@ -21,8 +21,8 @@ export interface FlushSource<R> {
  * `spaced` (new runs): every flush but the first and a drain's starts at least FLUSH_EVERY_MS after the previous one
  * started, however the completions are spread. Runs started before keep the older rule so their histories replay:
  * `throttled()` is asked after a flush that saw new changes whether to wait out the rest of FLUSH_EVERY_MS (the job
- * workflow answers with its patched() check). The older rule let a flush start right away whenever the previous one had found nothing
- * new, so items slower than a write (a loaded machine) each started their own flush.
+ * workflow answers with its patched() check). The older rule let a flush start right away whenever the previous one
+ * had found nothing new, so items slower than a write (a loaded machine) each started their own flush.
  */
 export function createFlusher<R>(m: FlushSource<R>, write: (record: R) => Promise<void>, throttled: () => boolean, spaced = false) {
   let wanted = false;
