@@ -1,10 +1,11 @@
 /** API entry: parse config, open the database (migrations applied), connect Temporal and storage, listen. */
 import 'dotenv/config';
 import 'reflect-metadata';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { createCredits } from '../services/credits';
 import { createLogger } from '../services/logger';
 import { createStorage } from '../services/storage';
+import { openClientConnection } from '../services/temporalClient';
 import { ConfigError, parseConfig } from '../domain/config';
 import { openDatabase } from '../entities/dataSource';
 import { createApp } from './app';
@@ -15,8 +16,10 @@ async function main(): Promise<void> {
   const log = createLogger('api', { level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' });
   const ds = await openDatabase(config.DATABASE_URL);
   const storage = createStorage(config);
-  // Connection.lazy: the API starts (and /readyz reports) even while Temporal is still coming up.
-  const temporal = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  // Lazy: the API starts (and /readyz reports) even while Temporal is still coming up. Closing it waits for the calls
+  // still retrying (services/temporalClient.ts).
+  const temporalClient = await openClientConnection({ address: config.TEMPORAL_ADDRESS }, { lazy: true });
+  const temporal = temporalClient.connection;
   const app = createApp({
     config,
     ds,
@@ -37,7 +40,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     server.close();
-    await Promise.allSettled([ds.destroy(), temporal.close()]);
+    await Promise.allSettled([ds.destroy(), temporalClient.close()]);
     storage.destroy();
     process.exit(0);
   };

@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
@@ -13,6 +13,7 @@ import { createApp } from '../../api/app';
 import { readinessChecks } from '../../api/readiness';
 import { createCredits } from '../../services/credits';
 import { createStorage, type Storage } from '../../services/storage';
+import { openClientConnection } from '../../services/temporalClient';
 import { createCpuWorker } from '../../activities/cpuWorker';
 import { createOrchestrationWorker } from '../../activities/worker';
 import type { Config } from '../../domain/config';
@@ -45,8 +46,9 @@ export async function startSystem(
 ): Promise<System> {
   const storage = createStorage(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  // The API's connection: closing it waits for the calls still retrying (see services/temporalClient.ts).
+  const api = await openClientConnection({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: api.connection, namespace: config.TEMPORAL_NAMESPACE });
   const orchestration =
     opts.orchestration === false
       ? undefined
@@ -67,7 +69,7 @@ export async function startSystem(
     jobs: { storage, temporal: client },
     checks: readinessChecks({
       ds,
-      connection: clientConnection,
+      connection: api.connection,
       storage,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -117,7 +119,7 @@ export async function startSystem(
       await Promise.all([system.stopGpuWorker(), system.stopCpuWorker()]);
       orchestration?.shutdown();
       await orchestrationRun?.catch(() => undefined);
-      await Promise.allSettled([connection.close(), clientConnection.close()]);
+      await Promise.allSettled([connection.close(), api.close()]);
       storage.destroy();
     },
   };
