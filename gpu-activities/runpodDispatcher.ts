@@ -4,11 +4,12 @@
  * model worker when GPU_PROVIDER=runpod; `createRunpodDispatcher` runs it in-process for tests and the demo.
  */
 import 'dotenv/config';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { durationMs, parseConfig, type Config } from '../domain/config';
 import { createLogger } from '../services/logger';
+import { openClientConnection } from '../services/temporalClient';
 import { activityMetricsInterceptor, installWorkerRuntime } from '../services/telemetry';
 import { createRunpodAdapter, type RunpodObserver } from './providers/runpod';
 import { runpodEndpoint } from './providers/runpodEndpoint';
@@ -79,9 +80,9 @@ export function runpodObserver(log: Pick<Logger, 'info' | 'warn'>): RunpodObserv
 /** Runs the dispatcher until SIGINT/SIGTERM (the SDK turns them into worker.shutdown()). */
 export async function runRunpodDispatcher(config: Config, logger: Logger): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const clientConnection = await openClientConnection({ address: config.TEMPORAL_ADDRESS });
   try {
-    const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+    const client = new Client({ connection: clientConnection.connection, namespace: config.TEMPORAL_NAMESPACE });
     const { worker, close } = await createRunpodDispatcher(connection, client, config, logger);
     logger.info(
       {
