@@ -87,6 +87,15 @@ export function withinDeadline<T>(client: Pick<Client, 'withDeadline'>, timeoutM
   });
 }
 
+/** A Temporal call of the API: within its deadline (withinDeadline), failures mapped to API errors (mapTemporalError). */
+export async function callWithin<T>(client: Pick<Client, 'withDeadline'>, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await withinDeadline(client, timeoutMs, fn);
+  } catch (err) {
+    throw mapTemporalError(err);
+  }
+}
+
 /**
  * What starting a job's workflow learned: the ledger's answer (held or refused); that the workflow already ended (the
  * job id is spent); or that the workflow answered it could not reserve (it settles and ends by itself). In none of
@@ -99,13 +108,7 @@ export function createJobWorkflows(client: Client, taskQueue: string, callTimeou
   const handle = (jobId: string) => client.workflow.getHandle(jobWorkflowId(jobId));
   // A deadline on every gRPC call inside fn: with the orchestration worker down an update or query would otherwise
   // wait for a poller for as long as the server lets it (30 s and more), and with Temporal down reconnect forever.
-  const call = async <T>(fn: () => Promise<T>, timeoutMs = callTimeoutMs): Promise<T> => {
-    try {
-      return await withinDeadline(client, timeoutMs, fn);
-    } catch (err) {
-      throw mapTemporalError(err);
-    }
-  };
+  const call = <T>(fn: () => Promise<T>, timeoutMs = callTimeoutMs): Promise<T> => callWithin(client, timeoutMs, fn);
   return {
     /** Starts the job's workflow — or attaches to it while it runs — and returns what it says of the reservation. */
     async start(input: JobInput): Promise<StartOutcome> {

@@ -1,9 +1,8 @@
 /** The API's side of the variant and export workflows: start (with the reservation), cancel, read. */
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ReserveResult } from '../domain/jobData';
 import type { VariantState } from '../domain/variantMachine';
-import { INVALID_STATE } from '../workflows/contract';
 import { jobSearchAttributes } from '../workflows/searchAttributes';
 import {
   EXPORT_WORKFLOW_TYPE,
@@ -17,22 +16,13 @@ import {
   type ExportInput,
   type VariantInput,
 } from '../workflows/variantContract';
-import { ApiError } from './errors';
-import { CANCEL_SETTLE_MS, mapTemporalError, withinDeadline } from './jobWorkflows';
+import { CANCEL_SETTLE_MS, callWithin } from './jobWorkflows';
 
 /** Variant and export workflow operations for the API; every call gives up after `callTimeoutMs` (then UNAVAILABLE). */
 export function createVariantWorkflows(client: Client, taskQueue: string, callTimeoutMs: number) {
   const handle = (jobId: string, n: number) => client.workflow.getHandle(variantWorkflowId(jobId, n));
-  const call = async <T>(fn: () => Promise<T>, timeoutMs = callTimeoutMs): Promise<T> => {
-    try {
-      return await withinDeadline(client, timeoutMs, fn);
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === INVALID_STATE) {
-        throw new ApiError('INVALID_STATE', err.cause.message);
-      }
-      throw mapTemporalError(err);
-    }
-  };
+  // INVALID_STATE and the reserve's failures map as for jobs (the variant workflow fails its updates with the same types).
+  const call = <T>(fn: () => Promise<T>, timeoutMs = callTimeoutMs): Promise<T> => callWithin(client, timeoutMs, fn);
   return {
     /** Starts (or attaches to) variant n's workflow and returns its reservation; null when it already ended. */
     async start(input: VariantInput): Promise<ReserveResult | null> {
@@ -52,7 +42,8 @@ export function createVariantWorkflows(client: Client, taskQueue: string, callTi
       }
     },
     /** The cancel update waits for the variant to settle (the workflow's own bound): held to that, not the call deadline. */
-    cancel: (jobId: string, n: number): Promise<VariantState> => call(() => handle(jobId, n).executeUpdate(cancelVariantUpdate), CANCEL_SETTLE_MS),
+    cancel: (jobId: string, n: number): Promise<VariantState> =>
+      call(() => handle(jobId, n).executeUpdate(cancelVariantUpdate), CANCEL_SETTLE_MS),
     /** Best-effort cancel signal: never throws. */
     async cancelQuietly(jobId: string, n: number): Promise<void> {
       await call(() => handle(jobId, n).signal(cancelVariantSignal)).catch(() => undefined);
