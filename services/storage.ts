@@ -103,9 +103,14 @@ function client(cfg: StorageConfig, endpoint: string): S3Client {
   });
 }
 
+/** The HTTP status an SDK error carries, if any. */
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
 function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+  const name = (err as { name?: string })?.name;
+  return name === 'NotFound' || name === 'NoSuchKey' || statusOf(err) === 404;
 }
 
 /** Creates the storage module for one bucket. */
@@ -128,7 +133,7 @@ export function createStorage(cfg: StorageConfig): Storage {
         return true;
       } catch (err) {
         // 412: the object exists; 409 (AWS ConditionalRequestConflict): another conditional write of it is under way.
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const status = statusOf(err);
         if (status === 412 || status === 409) return false;
         throw err;
       }

@@ -52,6 +52,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
   const { ds, storage, workflows, config } = deps;
   const jobs = ds.getRepository(JobLog);
   const ttl = config.PRESIGN_TTL_SECONDS;
+  const uploadWindowMs = durationMs(config.UPLOAD_TIMEOUT);
   const router = new Router<RequestState>();
 
   const reader = createJobReader(ds, workflows);
@@ -79,7 +80,7 @@ export function createJobsRouter(deps: JobsDeps): Router<RequestState> {
     });
     ctx.status = status;
     // Upload URLs only while uploads are still expected.
-    const tickets = job.status === 'created' ? await uploadTickets(storage, job, input.sizes, ttl, durationMs(config.UPLOAD_TIMEOUT)) : [];
+    const tickets = job.status === 'created' ? await uploadTickets(storage, job, input.sizes, ttl, uploadWindowMs) : [];
     ctx.body = { job: await view(await jobState(job), job), uploads: tickets };
   });
 
