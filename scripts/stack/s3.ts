@@ -39,6 +39,21 @@ const interesting = (line: string) => /^[WEF]\d{4} /.test(line) && !/SSE-S3|STS 
 
 /** Starts SeaweedFS, waits until the S3 API accepts a signed write, and creates the bucket. */
 export async function startS3(opts: S3Options): Promise<S3Server> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startS3Once(opts);
+    } catch (err) {
+      // Its ports are picked free, then bound by weed a moment later: a process starting beside it (the test setup
+      // starts Temporal at the same time) can take one first. New free ports then; a port that was given stays.
+      if (!(err instanceof PortTakenError) || opts.port !== undefined || attempt >= 3) throw err;
+    }
+  }
+}
+
+/** weed died because one of its ports was taken between picking and binding. */
+class PortTakenError extends Error {}
+
+async function startS3Once(opts: S3Options): Promise<S3Server> {
   const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3Grpc, freeS3] = await getFreePorts(8);
   const port = opts.port ?? freeS3;
   if (opts.port !== undefined && (await isPortOpen(port))) {
@@ -128,6 +143,9 @@ export async function startS3(opts: S3Options): Promise<S3Server> {
     }
   } catch (err) {
     await stop();
+    if (proc.recentOutput().some((line) => /bind: address already in use/.test(line))) {
+      throw new PortTakenError((err as Error).message);
+    }
     throw err;
   }
   return { endpoint, process: proc, storageConfig, stop };
