@@ -5,12 +5,13 @@
  */
 import 'dotenv/config';
 import 'reflect-metadata';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import { parseConfig } from '../domain/config';
 import { openDatabase } from '../entities/dataSource';
 import { createCredits, type Credits } from '../services/credits';
 import { createStorage, type Storage } from '../services/storage';
+import { runMain, serveWorker } from '../services/workerProcess';
 import { createExportRecordActivities } from './exportActivities';
 import { createJobActivities } from './jobActivities';
 import { createVariantActivities } from './variantActivities';
@@ -57,33 +58,31 @@ async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const logger = createLogger('worker', { level: config.LOG_LEVEL, pretty: config.NODE_ENV === 'development' });
   installWorkerRuntime(logger, config.METRICS_PORT);
-  const ds = await openDatabase(config.DATABASE_URL);
-  const storage = createStorage(config);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  try {
-    const worker = await createOrchestrationWorker({
-      connection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      ds,
-      storage,
-    });
-    // The SDK's Runtime already turns SIGINT/SIGTERM into worker.shutdown(); the handlers only log, and run() then
-    // resolves once in-flight tasks have finished (up to shutdownGraceTime), so the cleanup below always runs.
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => logger.info({ signal }, 'shutting down'));
-    logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS }, 'orchestration worker started');
-    await worker.run();
-    logger.info('orchestration worker stopped');
-  } finally {
-    await connection.close();
-    storage.destroy();
-    await ds.destroy();
-  }
-}
-
-if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+  await serveWorker({
+    name: 'orchestration worker',
+    address: config.TEMPORAL_ADDRESS,
+    logger,
+    async create(connection) {
+      const ds = await openDatabase(config.DATABASE_URL);
+      const storage = createStorage(config);
+      const close = async (): Promise<void> => {
+        storage.destroy();
+        await ds.destroy();
+      };
+      const worker = await createOrchestrationWorker({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        ds,
+        storage,
+      }).catch(async (err: unknown) => {
+        await close();
+        throw err;
+      });
+      return { worker, close };
+    },
+    started: { taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS },
   });
 }
+
+if (require.main === module) runMain(main);

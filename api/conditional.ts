@@ -1,11 +1,11 @@
 /** Conditional GETs: an `ETag` over the answer's data, and 304 Not Modified when the client already has it. */
 import { hash } from 'node:crypto';
 import type { Context } from 'koa';
-import type { RequestState } from './middleware/envelope';
+import { envelopeHead, type RequestState } from './middleware/envelope';
 
 /**
  * A JSON answer serialized once, with the weak ETag of those bytes: `head` is the whole envelope up to its request id
- * (`{"success":true,"data":…,"meta":{"request_id":`), UTF-8 encoded, so an answer served again costs no serialization
+ * (envelopeHead), UTF-8 encoded, so an answer served again costs no serialization
  * or encoding, only its request id.
  */
 export interface SerializedAnswer {
@@ -17,7 +17,7 @@ export interface SerializedAnswer {
 export function serialized(data: unknown): SerializedAnswer {
   const json = JSON.stringify(data);
   return {
-    head: Buffer.from(`{"success":true,"data":${json},"error":null,"meta":{"request_id":`),
+    head: envelopeHead(json),
     etag: `W/"${hash('sha1', json, 'base64url')}"`,
   };
 }

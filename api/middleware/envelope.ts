@@ -23,6 +23,18 @@ export interface RequestState {
   serialized?: { head: Buffer };
 }
 
+/**
+ * A successful envelope up to its request id, UTF-8 encoded, around data serialized already: with
+ * `envelopeTail(requestId)` after it, the bytes of `{ success: true, data, error: null, meta: { request_id } }`.
+ */
+export function envelopeHead(json: string): Buffer {
+  return Buffer.from(`{"success":true,"data":${json},"error":null,"meta":{"request_id":`);
+}
+
+function envelopeTail(requestId: string): Buffer {
+  return Buffer.from(`${JSON.stringify(requestId)}}}`);
+}
+
 const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 // uuid draws 16 random bytes through WebCrypto for every id (a few % of a cheap GET); one draw of 4 KiB serves 256.
@@ -69,7 +81,7 @@ export function envelope(opts: { log: Logger }): Middleware<RequestState> {
       const { serialized } = ctx.state;
       if (serialized && ctx.body === serialized) {
         ctx.type = 'application/json';
-        const tail = Buffer.from(`${JSON.stringify(requestId)}}}`);
+        const tail = envelopeTail(requestId);
         if (ctx.method === 'HEAD') ctx.body = Buffer.concat([serialized.head, tail]);
         else {
           // The cached head goes to the socket as it is, beside the request id: no copy or encoding of the page per
