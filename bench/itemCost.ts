@@ -16,7 +16,8 @@
  * "Before" is the code as it was before the cost work (commit BEFORE_REF, extracted from git into .data/bench/) run by
  * the same measuring code in the same run; "after" is this checkout. Each runs in its own child process. Drop the
  * before column once its figures are recorded in the issue. The last line is for scripts.
- * `--png-levels 1,6` adds rows of this checkout's PNG path at other RESULT_PNG_LEVELs (default 3), with file sizes.
+ * `--png-levels 3,1` adds rows of this checkout's PNG path at zlib levels (RESULT_PNG_LEVEL 1–9; the default is fast), with
+ * file sizes.
  */
 import { execFileSync, execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -55,10 +55,11 @@ const Env = z.object({
   /** Concurrent rule applications per CPU worker; 0 = one per core the process may use. */
   CPU_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(0),
   /**
-   * zlib level of PNG results (1–9). 3: ~0.3 CPU-s on a 12 MP photo, the largest single cost of an item; 1 encodes in
-   * a third less (~6 % of an item) for files ~50 % larger, 6 takes twice as long for ~3 % smaller (bench/README, item cost).
+   * How PNG results are compressed, the largest single CPU cost of an item: `fast` (the png crate's fast deflate with
+   * adaptive row filters) or a libvips zlib level 1–9, unfiltered. On photos `fast` takes about a third of level 3's
+   * CPU for files about a fifth smaller (bench/README, item cost).
    */
-  RESULT_PNG_LEVEL: z.coerce.number().int().min(1).max(9).default(3),
+  RESULT_PNG_LEVEL: z.union([z.literal('fast'), z.coerce.number().int().min(1).max(9)]).default('fast'),
   UPLOAD_TIMEOUT: duration.default('24h'),
   JOB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
   /** Open `GET /jobs/{id}/events` streams a user may hold at once (more answer 429 RATE_LIMITED). */

@@ -3,7 +3,7 @@
  * JPEG preview (≤ 512 px) and the checks measured on the written result. The activity wraps this with storage, heartbeats and failure classification; the bench
  * calls it directly.
  */
-import sharp, { type Sharp } from 'sharp';
+import sharp from 'sharp';
 import type { RuleParams } from '../../domain/ruleParams';
 import type { ItemChecks } from '../../domain/jobData';
 import type { OutputFormat } from '../../domain/storageKeys';
@@ -12,6 +12,7 @@ import { measureChecks } from './checks';
 import type { KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
 import { decodeMask } from '../../services/image/masks';
+import { encodePngFast, type RawPixels } from '../../services/image/fastPng';
 import { renderRule, type Rendered } from './render';
 import type { Rect } from './kernels';
 
@@ -20,16 +21,20 @@ export interface RuleEngineOptions {
   pool: KernelPool;
   limits?: ImageLimits;
   /**
-   * zlib level of the result PNG, unfiltered (the CPU worker passes RESULT_PNG_LEVEL; default 3). Levels, filtering and
-   * other encoders measured against each other: bench/README "item cost".
+   * How the result PNG is compressed (the CPU worker passes RESULT_PNG_LEVEL): `fast` (default), the png crate's fast
+   * deflate with adaptive row filters, or a zlib level 1–9 of libvips, unfiltered. Measured against each other:
+   * bench/README "item cost".
    */
-  pngCompressionLevel?: number;
+  pngCompressionLevel?: PngLevel;
   /** Long side of the preview (default 512). */
   previewSize?: number;
   deltaESamples?: number;
   /** Where shared buffers are recycled (default: one arena per engine). */
   arena?: SharedArena;
 }
+
+/** A result PNG's compression: the fast encoder (services/image/fastPng.ts) or a libvips zlib level 1–9. */
+export type PngLevel = 'fast' | number;
 
 /** One item to render: the encoded original, id -> mask PNG, the rule. */
 export interface RuleRequest {
@@ -162,7 +167,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         const view = Buffer.from(rendered.pixels.buffer, rendered.pixels.byteOffset, rendered.pixels.length);
         const format = req.outputFormat ?? 'png';
         const [result, previewJpeg] = await Promise.all([
-          encodeResult(sharp(view, raw), format, opts.pngCompressionLevel ?? 3),
+          encodeResult({ data: view, width, height, channels }, format, opts.pngCompressionLevel ?? 'fast', signal),
           sharp(view, raw)
             .resize(previewSize, previewSize, { fit: 'inside', withoutEnlargement: true })
             .flatten({ background: '#ffffff' })
@@ -208,10 +213,13 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
 }
 
 /** The result file: PNG (lossless), JPEG q92 without chroma subsampling, or WebP q90 (API.md "Output format"). */
-export function encodeResult(image: Sharp, format: OutputFormat, pngLevel: number): Promise<Buffer> {
+export function encodeResult(pixels: RawPixels, format: OutputFormat, pngLevel: PngLevel, signal?: AbortSignal): Promise<Buffer> {
+  if (format === 'png' && pngLevel === 'fast') return encodePngFast(pixels, signal);
+  const { data, width, height, channels } = pixels;
+  const image = sharp(data, { raw: { width, height, channels: channels as 3 | 4 } });
   switch (format) {
     case 'png':
-      return image.png({ compressionLevel: pngLevel, adaptiveFiltering: false }).toBuffer();
+      return image.png({ compressionLevel: pngLevel as number, adaptiveFiltering: false }).toBuffer();
     // Encoder effort where it buys little: Huffman optimisation costs 3.5× the JPEG encode for ~13 % smaller files,
     // and WebP's effort 2 is ~2.6× faster than its default 4 at the same size on photos (bench/README, item cost).
     case 'jpeg':

@@ -156,25 +156,39 @@ describe('rule engine', function () {
   });
 
   it('writes PNG losslessly, so the checks of a PNG result may read the rendered pixels (RGB and RGBA noise)', async () => {
-    for (const channels of [3, 4] as const) {
-      const noise = Buffer.alloc(257 * 131 * channels);
-      for (let i = 0, s = 7; i < noise.length; i++) noise[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
-      const png = await encodeResult(sharp(noise, { raw: { width: 257, height: 131, channels } }), 'png', 4);
-      const back = await sharp(png).raw({ depth: 'uchar' }).toBuffer();
-      assert.ok(back.equals(noise), `${channels} channels round-trip bit-exactly`);
-    }
+    for (const level of ['fast', 1, 4] as const)
+      for (const channels of [3, 4] as const) {
+        // Noise, and a smooth gradient (where the fast encoder's row filters and runs do their work).
+        const noise = Buffer.alloc(257 * 131 * channels);
+        for (let i = 0, s = 7; i < noise.length; i++) noise[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+        const smooth = Buffer.alloc(noise.length);
+        for (let i = 0; i < smooth.length; i++) smooth[i] = (Math.floor(i / channels / 257) + (i % (257 * channels)) / 8) & 255;
+        for (const data of [noise, smooth]) {
+          const png = await encodeResult({ data, width: 257, height: 131, channels }, 'png', level);
+          const { data: back, info } = await sharp(png).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+          assert.equal(info.channels, channels, `${level}: ${channels} channels stay ${channels}`);
+          assert.ok(back.equals(data), `${level}: ${channels} channels round-trip bit-exactly`);
+        }
+      }
   });
 
-  it('writes PNG results at the zlib level it is given (RESULT_PNG_LEVEL): same pixels, other bytes', async () => {
+  it('writes PNG results the way RESULT_PNG_LEVEL says (fast by default, or a zlib level): same pixels, other bytes', async () => {
     const files = { wall: await maskPng(wallMask, W, H), person: await maskPng(personMask, W, H) };
     const params = RuleParams.parse({ operations: [{ concept: 'wall', op: 'recolor', color: '#A3B18A' }] });
     const request = { image: await png(flat), masks: files, concepts: ['wall'], protect: ['person'], params };
-    const [fast, small] = await Promise.all(
-      [1, 9].map((pngCompressionLevel) => createRuleEngine({ pool, pngCompressionLevel }).apply(request)),
+    const [byDefault, fast, level1, level9] = await Promise.all(
+      [undefined, 'fast' as const, 1, 9].map((pngCompressionLevel) =>
+        createRuleEngine({ pool, ...(pngCompressionLevel ? { pngCompressionLevel } : {}) }).apply(request),
+      ),
     );
-    assert.ok(fast.result.length > small.result.length, `level 1: ${fast.result.length} B, level 9: ${small.result.length} B`);
-    assert.deepEqual((await decode(fast.result)).data, (await decode(small.result)).data);
-    assert.deepEqual(fast.checks, small.checks);
+    assert.ok(byDefault.result.equals(fast.result), 'the default is the fast encoder');
+    assert.ok(!fast.result.equals(level1.result));
+    assert.ok(level1.result.length > level9.result.length, `level 1: ${level1.result.length} B, level 9: ${level9.result.length} B`);
+    const pixels = (await decode(level9.result)).data;
+    for (const out of [fast, level1]) {
+      assert.deepEqual((await decode(out.result)).data, pixels);
+      assert.deepEqual(out.checks, level9.checks);
+    }
   });
 
   for (const format of ['jpeg', 'webp'] as const) {

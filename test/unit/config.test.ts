@@ -6,7 +6,8 @@ describe('config', () => {
     const c = parseConfig({});
     assert.equal(c.PORT, 3000);
     assert.equal(c.BATCH_CONCURRENCY, 4);
-    assert.equal(c.RESULT_PNG_LEVEL, 3);
+    assert.equal(c.RESULT_PNG_LEVEL, 'fast');
+    assert.equal(parseConfig({ RESULT_PNG_LEVEL: '6' }).RESULT_PNG_LEVEL, 6);
     assert.equal(c.UPLOAD_TIMEOUT, '24h');
     assert.equal(c.DATABASE_URL, 'sqlite:.data/s3.sqlite');
     assert.equal(c.JWT_SECRET, DEV_JWT_SECRET);
