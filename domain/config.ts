@@ -56,10 +56,12 @@ const Env = z.object({
   CPU_CONCURRENCY: z.coerce.number().int().min(0).max(256).default(0),
   /**
    * How PNG results are compressed, the largest single CPU cost of an item: `fast` (the png crate's fast deflate with
-   * adaptive row filters) or a libvips zlib level 1–9, unfiltered. On photos `fast` takes about a third of level 3's
-   * CPU for files about a fifth smaller (bench/README, item cost).
+   * adaptive row filters; results over 24 MP fall back to level 3) or a libvips zlib level 1–9, unfiltered. On photos
+   * `fast` takes a third to a half of level 3's CPU for files about as small or smaller (bench/README, item cost).
    */
-  RESULT_PNG_LEVEL: z.union([z.literal('fast'), z.coerce.number().int().min(1).max(9)]).default('fast'),
+  RESULT_PNG_LEVEL: z
+    .union([z.literal('fast'), z.coerce.number().int().min(1).max(9)], { error: 'expected fast or a zlib level 1–9' })
+    .default('fast'),
   UPLOAD_TIMEOUT: duration.default('24h'),
   JOB_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(64),
   /** Open `GET /jobs/{id}/events` streams a user may hold at once (more answer 429 RATE_LIMITED). */

@@ -26,6 +26,11 @@ export interface RuleEngineOptions {
    * bench/README "item cost".
    */
   pngCompressionLevel?: PngLevel;
+  /**
+   * Largest result (pixels) `fast` encodes (default FAST_PNG_MAX_PIXELS); a larger one is written by libvips at
+   * level 3, which streams rows instead of copying the image.
+   */
+  fastPngMaxPixels?: number;
   /** Long side of the preview (default 512). */
   previewSize?: number;
   deltaESamples?: number;
@@ -35,6 +40,12 @@ export interface RuleEngineOptions {
 
 /** A result PNG's compression: the fast encoder (services/image/fastPng.ts) or a libvips zlib level 1–9. */
 export type PngLevel = 'fast' | number;
+
+/**
+ * 24 MP: phone photos (12 MP, 48 MP binned to 12) and most cameras' default size. The fast encoder holds ~8 bytes per
+ * pixel more than libvips while it runs; at the 50 MP input limit that would be ~400 MB per concurrent item.
+ */
+export const FAST_PNG_MAX_PIXELS = 24_000_000;
 
 /** One item to render: the encoded original, id -> mask PNG, the rule. */
 export interface RuleRequest {
@@ -102,6 +113,11 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
   const previewSize = opts.previewSize ?? 512;
   // One arena per engine: concurrent items each take their own buffers; finished items return them.
   const arena = opts.arena ?? new SharedArena();
+  const fastMax = opts.fastPngMaxPixels ?? FAST_PNG_MAX_PIXELS;
+  const pngLevelFor = (pixels: number): PngLevel => {
+    const level = opts.pngCompressionLevel ?? 'fast';
+    return level === 'fast' && pixels > fastMax ? 3 : level;
+  };
   return {
     async apply(req, call = {}) {
       const { signal } = call;
@@ -167,7 +183,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         const view = Buffer.from(rendered.pixels.buffer, rendered.pixels.byteOffset, rendered.pixels.length);
         const format = req.outputFormat ?? 'png';
         const [result, previewJpeg] = await Promise.all([
-          encodeResult({ data: view, width, height, channels }, format, opts.pngCompressionLevel ?? 'fast', signal),
+          encodeResult({ data: view, width, height, channels }, format, pngLevelFor(width * height)),
           sharp(view, raw)
             .resize(previewSize, previewSize, { fit: 'inside', withoutEnlargement: true })
             .flatten({ background: '#ffffff' })
@@ -213,8 +229,8 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
 }
 
 /** The result file: PNG (lossless), JPEG q92 without chroma subsampling, or WebP q90 (API.md "Output format"). */
-export function encodeResult(pixels: RawPixels, format: OutputFormat, pngLevel: PngLevel, signal?: AbortSignal): Promise<Buffer> {
-  if (format === 'png' && pngLevel === 'fast') return encodePngFast(pixels, signal);
+export function encodeResult(pixels: RawPixels, format: OutputFormat, pngLevel: PngLevel): Promise<Buffer> {
+  if (format === 'png' && pngLevel === 'fast') return encodePngFast(pixels);
   const { data, width, height, channels } = pixels;
   const image = sharp(data, { raw: { width, height, channels: channels as 3 | 4 } });
   switch (format) {

@@ -176,12 +176,16 @@ describe('rule engine', function () {
     const files = { wall: await maskPng(wallMask, W, H), person: await maskPng(personMask, W, H) };
     const params = RuleParams.parse({ operations: [{ concept: 'wall', op: 'recolor', color: '#A3B18A' }] });
     const request = { image: await png(flat), masks: files, concepts: ['wall'], protect: ['person'], params };
-    const [byDefault, fast, level1, level9] = await Promise.all(
-      [undefined, 'fast' as const, 1, 9].map((pngCompressionLevel) =>
+    const [byDefault, fast, level1, level3, level9] = await Promise.all(
+      [undefined, 'fast' as const, 1, 3, 9].map((pngCompressionLevel) =>
         createRuleEngine({ pool, ...(pngCompressionLevel ? { pngCompressionLevel } : {}) }).apply(request),
       ),
     );
     assert.ok(byDefault.result.equals(fast.result), 'the default is the fast encoder');
+    // Past its size bound the fast encoder (which copies the image) gives way to libvips at level 3.
+    const large = await createRuleEngine({ pool, fastPngMaxPixels: W * H - 1 }).apply(request);
+    assert.ok(large.result.equals(level3.result) && !large.result.equals(fast.result));
+    assert.ok((await createRuleEngine({ pool, fastPngMaxPixels: W * H }).apply(request)).result.equals(fast.result));
     assert.ok(!fast.result.equals(level1.result));
     assert.ok(level1.result.length > level9.result.length, `level 1: ${level1.result.length} B, level 9: ${level9.result.length} B`);
     const pixels = (await decode(level9.result)).data;

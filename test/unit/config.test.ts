@@ -8,6 +8,7 @@ describe('config', () => {
     assert.equal(c.BATCH_CONCURRENCY, 4);
     assert.equal(c.RESULT_PNG_LEVEL, 'fast');
     assert.equal(parseConfig({ RESULT_PNG_LEVEL: '6' }).RESULT_PNG_LEVEL, 6);
+    assert.throws(() => parseConfig({ RESULT_PNG_LEVEL: 'best' }), /RESULT_PNG_LEVEL.*expected fast or a zlib level 1–9/);
     assert.equal(c.UPLOAD_TIMEOUT, '24h');
     assert.equal(c.DATABASE_URL, 'sqlite:.data/s3.sqlite');
     assert.equal(c.JWT_SECRET, DEV_JWT_SECRET);
