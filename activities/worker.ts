@@ -76,7 +76,7 @@ async function main(): Promise<void> {
         ds,
         storage,
       }).catch(async (err: unknown) => {
-        await close();
+        await close().catch(() => undefined); // the creation's error is the one to report
         throw err;
       });
       return { worker, close };
