@@ -7,12 +7,12 @@ import sharp from 'sharp';
 import type { RuleParams } from '../../domain/ruleParams';
 import type { ItemChecks } from '../../domain/jobData';
 import type { OutputFormat } from '../../domain/storageKeys';
-import { DEFAULT_IMAGE_LIMITS, decodeImage, type ImageLimits } from '../../services/image/inputImage';
+import { DEFAULT_IMAGE_LIMITS, decodeImage, type ImageLimits, type RawImage } from '../../services/image/inputImage';
 import { measureChecks } from './checks';
 import type { KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
 import { decodeMask } from '../../services/image/masks';
-import { encodePngFast, type RawPixels } from '../../services/image/fastPng';
+import { encodePngFast } from '../../services/image/fastPng';
 import { renderRule, type Rendered } from './render';
 import type { Rect } from './kernels';
 
@@ -229,10 +229,10 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
 }
 
 /** The result file: PNG (lossless), JPEG q92 without chroma subsampling, or WebP q90 (API.md "Output format"). */
-export function encodeResult(pixels: RawPixels, format: OutputFormat, pngLevel: PngLevel): Promise<Buffer> {
+export function encodeResult(pixels: RawImage, format: OutputFormat, pngLevel: PngLevel): Promise<Buffer> {
   if (format === 'png' && pngLevel === 'fast') return encodePngFast(pixels);
   const { data, width, height, channels } = pixels;
-  const image = sharp(data, { raw: { width, height, channels: channels as 3 | 4 } });
+  const image = sharp(data, { raw: { width, height, channels } });
   switch (format) {
     case 'png':
       return image.png({ compressionLevel: pngLevel as number, adaptiveFiltering: false }).toBuffer();

@@ -7,25 +7,17 @@
  * streams rows (~17 MiB), so callers keep it for images of bounded size.
  */
 import { CompressionType, FilterType, Transformer } from '@napi-rs/image';
-
-/** Raw interleaved pixels: RGB or RGBA, 8 bits per channel, row-major. */
-export interface RawPixels {
-  data: Uint8Array;
-  width: number;
-  height: number;
-  channels: number;
-}
+import type { RawImage } from './inputImage';
 
 /**
  * Encodes the pixels as an 8-bit RGB or RGBA PNG, bit-exactly. Not cancellable: an encode that started runs to its
  * end (napi-rs only drops queued work, and wrapping an AbortSignal would take it over).
  */
-export async function encodePngFast(pixels: RawPixels): Promise<Buffer> {
+export async function encodePngFast(pixels: RawImage): Promise<Buffer> {
   const { data, width, height, channels } = pixels;
   if (data.length !== width * height * channels) throw new Error(`${data.length} bytes are not ${width}×${height}×${channels}`);
   const options = { compressionType: CompressionType.Fast, filterType: FilterType.Adaptive };
   if (channels === 4) return Transformer.fromRgbaPixels(data, width, height).png(options);
-  if (channels !== 3) throw new Error(`a PNG is encoded from RGB or RGBA pixels, not ${channels} channels`);
   // The crate takes raw pixels only as RGBA; RGB goes in as a binary PPM (a short header, then the same bytes),
   // which its decoder reads as RGB, so the PNG stays RGB.
   const ppm = Buffer.concat([Buffer.from(`P6\n${width} ${height}\n255\n`), data]);
