@@ -5,6 +5,7 @@
  * points tsc produces, the GPU task queue, the job workflow's search attributes.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -19,7 +20,7 @@ const exists = (rel: string) => fs.existsSync(path.join(ROOT, rel));
 const KEYS = new Set<string>(CONFIG_KEYS);
 const DEFAULTS = parseConfig({});
 /** Folders whose code runs in the images (tsc output under dist/). */
-const RUNTIME_FOLDERS = ['api', 'activities', 'domain', 'entities', 'gpu-activities', 'workflows'];
+const RUNTIME_FOLDERS = ['api', 'activities', 'domain', 'entities', 'gpu-activities', 'services', 'workflows'];
 
 /** Every document of a (multi-document) YAML file; parse errors fail the test. Merge keys (`<<: *anchor`) resolved. */
 function yamlDocs(rel: string): Obj[] {
@@ -383,6 +384,29 @@ describe('deploy manifests', () => {
       // The orchestration worker bundles require.resolve('../workflows') from dist/activities: dist/workflows/index.js.
       assert.match(read('activities/worker.ts'), /require\.resolve\('\.\.\/workflows'\)/);
       assert.ok(exists('workflows/index.ts'));
+    });
+
+    it('compiles what the images run: the kernel threads of the CPU and GPU workers start from the JavaScript', async function () {
+      // Worker threads load their script by path, never through an import, so tsc emits it only when its folder is in
+      // tsconfig's include (a worker script under services/ once was not, and the built workers could not start).
+      this.timeout(180_000);
+      const out = path.join(ROOT, '.data', 'test-dist');
+      fs.rmSync(out, { recursive: true, force: true });
+      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', out], { cwd: ROOT });
+      const { WorkerKernelPool } = require(path.join(out, 'services', 'kernelPool.js'));
+      const pools = [
+        { table: 'activities/rules/kernelTable.js', name: 'coverage', args: [Uint8Array.of(0, 255, 255, 0)], expected: 0.5 },
+        { table: 'gpu-activities/segmenter/postKernels.js', name: 'ping', args: [], expected: true },
+      ];
+      for (const { table, name, args, expected } of pools) {
+        const pool = new WorkerKernelPool(1, path.join(out, table), { name, args });
+        try {
+          assert.equal(await pool.run(name, args), expected, table);
+        } finally {
+          await pool.close();
+        }
+      }
+      fs.rmSync(out, { recursive: true, force: true });
     });
 
     it('builds with tsc, copies the runtime assets next to the JavaScript, and ships dist/ in every target', () => {
