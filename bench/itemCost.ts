@@ -14,16 +14,18 @@
  * through its step hook), for where an applyRule's CPU goes.
  *
  * "Before" is the code as it was before the cost work (commit BEFORE_REF, extracted from git into .data/bench/) run by
- * the same measuring code in the same run; "after" is this checkout. Each runs in its own child process. Drop the
- * before column once its figures are recorded in the issue. The last line is for scripts.
+ * the same measuring code in the same run; "after" is this checkout. Each is compiled by tsc as the images build it
+ * and runs as JavaScript with plain node in its own child process, as the workers do (under ts-node the process also
+ * holds TypeScript's compiler, a heap every full collection marks). Drop the before column once its figures are
+ * recorded in the issue. The last line is for scripts.
  * `--png-levels 3,1` adds rows of this checkout's PNG path at zlib levels (RESULT_PNG_LEVEL 1–9; the default is fast), with
  * file sizes.
  */
 import { execFileSync, execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import * as ort from 'onnxruntime-node';
@@ -41,6 +43,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const ROOT = resolve(__dirname, '..');
 const WORK = join(ROOT, '.data', 'bench', 'item-cost');
+/** This checkout, compiled (the children run from here). */
+const AFTER_DIST = join(ROOT, '.data', 'bench', 'after-dist');
+/** The folders whose runtime files that are not TypeScript the images copy into dist/ (deploy/Dockerfile). */
+const RUNTIME_FOLDERS = ['api', 'activities', 'domain', 'entities', 'gpu-activities', 'services', 'workflows'];
 /** The last commit before the CPU-cost work (issue 10): what "before" measures. */
 const BEFORE_REF = '93117ed';
 const CONCEPTS: PromptRef[] = [
@@ -212,11 +218,13 @@ async function child(spec: ChildSpec): Promise<void> {
   console.log(JSON.stringify(row));
 }
 
-/** Runs the measuring code of this file on the code under `root` in a child process. */
+/**
+ * Runs the measuring code of this file, compiled, in a child process on the compiled code under `spec.root` (a
+ * compiled tree: see `compiled`).
+ */
 function measure(spec: ChildSpec): Row {
-  const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', __filename, '--child', JSON.stringify(spec)], {
+  const out = execFileSync(process.execPath, [join(AFTER_DIST, 'bench', 'itemCost.js'), '--child', JSON.stringify(spec)], {
     cwd: ROOT,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 16 * 2 ** 20,
@@ -234,6 +242,43 @@ function beforeTree(): string {
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   }
   return dir;
+}
+
+/**
+ * The tree under `src` compiled to `out` as the images build it (deploy/Dockerfile: tsc, then the runtime files that
+ * are not TypeScript copied next to the JavaScript), without type checking. The workers run that JavaScript with
+ * plain node; under ts-node the process also holds TypeScript's compiler, a heap several times larger that every full
+ * collection marks (measured: 0.15–0.2 CPU-s more per item, on both sides; bench/README).
+ */
+function compiled(src: string, out: string): string {
+  rmSync(out, { recursive: true, force: true });
+  // The tree's own tsconfig (the before tree's differs: it has no services/ folder) with its include list, plus this
+  // file, which the children run.
+  const include = [...(JSON.parse(readFileSync(join(src, 'tsconfig.json'), 'utf8')) as { include: string[] }).include, 'services'];
+  const config = join(src, 'tsconfig.bench.json');
+  writeFileSync(config, JSON.stringify({ extends: './tsconfig.json', include: include.filter((d) => existsSync(join(src, d))) }));
+  try {
+    execFileSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', config, '--outDir', out, '--noCheck', '--sourceMap', 'false'],
+      {
+        cwd: src,
+        stdio: 'inherit',
+      },
+    );
+  } finally {
+    rmSync(config, { force: true });
+  }
+  for (const folder of RUNTIME_FOLDERS) {
+    if (!existsSync(join(src, folder))) continue;
+    for (const file of readdirSync(join(src, folder), { recursive: true }) as string[]) {
+      const from = join(src, folder, file);
+      if (file.endsWith('.ts') || !statSync(from).isFile()) continue;
+      mkdirSync(dirname(join(out, folder, file)), { recursive: true });
+      copyFileSync(from, join(out, folder, file));
+    }
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -267,13 +312,15 @@ async function main(): Promise<void> {
     );
 
     const common = { storage: s3.storageConfig, modelDir, item, repeats };
-    const before = measure({ ...common, root: beforeTree(), formats: ['png'] });
-    const after = measure({ ...common, root: ROOT, formats: [...OUTPUT_FORMATS] });
+    const beforeRoot = compiled(beforeTree(), join(ROOT, '.data', 'bench', `before-${BEFORE_REF}-dist`));
+    compiled(ROOT, AFTER_DIST);
+    const before = measure({ ...common, root: beforeRoot, formats: ['png'] });
+    const after = measure({ ...common, root: AFTER_DIST, formats: [...OUTPUT_FORMATS] });
     const levels = arg('png-levels', '').split(',').filter(Boolean).map(Number);
     for (const level of levels)
       if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error(`--png-levels: ${level} is not 1–9`);
     const atLevel = levels.map(
-      (pngLevel) => [`after, RESULT_PNG_LEVEL=${pngLevel}`, measure({ ...common, root: ROOT, formats: ['png'], pngLevel })] as const,
+      (pngLevel) => [`after, RESULT_PNG_LEVEL=${pngLevel}`, measure({ ...common, root: AFTER_DIST, formats: ['png'], pngLevel })] as const,
     );
     const rows = [[`before (${BEFORE_REF})`, before], ['after', after], ...atLevel] as const;
     const f = (x: number | undefined) => (x === undefined ? '    —' : x.toFixed(3).padStart(6));
