@@ -12,7 +12,7 @@ import { measureChecks } from './checks';
 import type { KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
 import { decodeMask } from '../../services/image/masks';
-import { encodePngFast } from '../../services/image/fastPng';
+import { encodePngFast, type FastPngOptions } from '../../services/image/fastPng';
 import { renderRule, type Rendered } from './render';
 import type { Rect } from './kernels';
 
@@ -183,7 +183,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         const view = Buffer.from(rendered.pixels.buffer, rendered.pixels.byteOffset, rendered.pixels.length);
         const format = req.outputFormat ?? 'png';
         const [result, previewJpeg] = await Promise.all([
-          encodeResult({ data: view, width, height, channels }, format, pngLevelFor(width * height)),
+          encodeResult({ data: view, width, height, channels }, format, pngLevelFor(width * height), { headroom: true }),
           sharp(view, raw)
             .resize(previewSize, previewSize, { fit: 'inside', withoutEnlargement: true })
             .flatten({ background: '#ffffff' })
@@ -228,9 +228,12 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
   };
 }
 
-/** The result file: PNG (lossless), JPEG q92 without chroma subsampling, or WebP q90 (API.md "Output format"). */
-export function encodeResult(pixels: RawImage, format: OutputFormat, pngLevel: PngLevel): Promise<Buffer> {
-  if (format === 'png' && pngLevel === 'fast') return encodePngFast(pixels);
+/**
+ * The result file: PNG (lossless), JPEG q92 without chroma subsampling, or WebP q90 (API.md "Output format");
+ * `fastPng` tells the fast PNG encoder what it may do with the memory around the pixels.
+ */
+export function encodeResult(pixels: RawImage, format: OutputFormat, pngLevel: PngLevel, fastPng?: FastPngOptions): Promise<Buffer> {
+  if (format === 'png' && pngLevel === 'fast') return encodePngFast(pixels, fastPng);
   const { data, width, height, channels } = pixels;
   const image = sharp(data, { raw: { width, height, channels } });
   switch (format) {

@@ -12,6 +12,7 @@ import type { KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
 import { EMPTY_RECT, unionRect, type LabAffine, type Rect } from './kernels';
 import { adjustAffine, recolorAffine } from './operations';
+import { PPM_HEADROOM } from '../../services/image/fastPng';
 
 /** What rendering needs besides the pixels. */
 export interface RenderInput {
@@ -35,6 +36,7 @@ export interface RenderOptions {
 
 /** The edited pixels (shared memory, same layout as the input) and facts learned on the way. */
 export interface Rendered {
+  /** Preceded in its buffer by PPM_HEADROOM bytes of scratch (services/image/fastPng.ts). */
   pixels: Uint8Array;
   /** Union of the protect masks (0/255), or null without protect concepts. */
   protectUnion: Uint8Array | null;
@@ -54,8 +56,11 @@ function throwIfAborted(signal?: AbortSignal): void {
 export async function renderRule(input: RenderInput, opts: RenderOptions): Promise<Rendered> {
   const { width, height } = input.image;
   const arena = opts.arena ?? new SharedArena(0);
+  // The edited pixels sit PPM_HEADROOM bytes into their buffer: the fast PNG encoder writes its header there rather
+  // than copying the image behind one.
+  const pixelsBuffer = arena.take(PPM_HEADROOM + input.image.data.length);
   const buffers: Buffers = {
-    pixels: arena.take(input.image.data.length),
+    pixels: pixelsBuffer.subarray(PPM_HEADROOM),
     scratch: arena.take(width * height),
     scratch2: arena.take(width * height),
     protectUnion: input.protect.length > 0 ? arena.take(width * height, true) : null,
@@ -69,10 +74,10 @@ export async function renderRule(input: RenderInput, opts: RenderOptions): Promi
       protectUnion: buffers.protectUnion,
       protectRect,
       coverage,
-      release: () => arena.give(buffers.pixels, buffers.protectUnion),
+      release: () => arena.give(pixelsBuffer, buffers.protectUnion),
     };
   } catch (err) {
-    arena.give(buffers.pixels, buffers.scratch, buffers.scratch2, buffers.protectUnion);
+    arena.give(pixelsBuffer, buffers.scratch, buffers.scratch2, buffers.protectUnion);
     throw err;
   }
 }
