@@ -42,8 +42,9 @@ export interface RuleEngineOptions {
 export type PngLevel = 'fast' | number;
 
 /**
- * 24 MP: phone photos (12 MP, 48 MP binned to 12) and most cameras' default size. The fast encoder holds ~8 bytes per
- * pixel more than libvips while it runs; at the 50 MP input limit that would be ~400 MB per concurrent item.
+ * 24 MP: phone photos (12 MP, 48 MP binned to 12) and most cameras' default size. The fast encoder holds ~5 bytes per
+ * pixel while it runs (libvips ~2: services/image/fastPng.ts); at the 50 MP input limit that would be ~250 MB per
+ * concurrent item.
  */
 export const FAST_PNG_MAX_PIXELS = 24_000_000;
 

@@ -2,9 +2,10 @@
  * Lossless PNG of raw 8-bit pixels through the `png` crate (@napi-rs/image): fdeflate's fast mode with an adaptive
  * filter per scanline, on libuv's thread pool. On photos it costs a third to a half of libvips' zlib level 3
  * unfiltered, and its files are about as small or smaller (bench/README "item cost"): a photo's redundancy is between
- * neighbouring pixels, which row filters expose and LZ77 matching on raw bytes mostly misses. It works on copies of the
- * pixels (the PPM below, the crate's decoded image, an output buffer): ~100 MiB at a time for 12 MP RGB, where libvips
- * streams rows (~17 MiB), so callers keep it for images of bounded size.
+ * neighbouring pixels, which row filters expose and LZ77 matching on raw bytes mostly misses. The crate decodes its input
+ * into an image of its own and writes into a growing output buffer: measured on 12 MP RGB, the process peaks ~62 MiB
+ * higher while it encodes (~96 MiB when the pixels are also copied behind a PPM header, without `headroom`) where
+ * libvips streams rows (~24 MiB, its output), so callers keep it for images of bounded size.
  */
 import { CompressionType, FilterType, Transformer } from '@napi-rs/image';
 import type { RawImage } from './inputImage';
