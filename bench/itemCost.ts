@@ -14,18 +14,19 @@
  * through its step hook), for where an applyRule's CPU goes.
  *
  * "Before" is the code as it was before the cost work (commit BEFORE_REF, extracted from git into .data/bench/) run by
- * the same measuring code in the same run; "after" is this checkout. Each is compiled by tsc as the images build it
- * and runs as JavaScript with plain node in its own child process, as the workers do (under ts-node the process also
- * holds TypeScript's compiler, a heap every full collection marks). Drop the before column once its figures are
+ * the same measuring code in the same run; "after" is this checkout. Each is compiled as the images are
+ * (scripts/build.ts, without the type check) and runs as JavaScript with plain node in its own child process, as the
+ * workers do: under ts-node a process also holds TypeScript's compiler, a heap every full collection marks (measured:
+ * 0.15–0.22 CPU-s more per item, on both sides; bench/README). Drop the before column once its figures are
  * recorded in the issue. The last line is for scripts.
  * `--png-levels 3,1` adds rows of this checkout's PNG path at zlib levels (RESULT_PNG_LEVEL 1–9; the default is fast), with
  * file sizes.
  */
 import { execFileSync, execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import * as ort from 'onnxruntime-node';
@@ -34,6 +35,7 @@ import type { PromptRef } from '../domain/jobData';
 import { RuleParams } from '../domain/ruleParams';
 import { inputKey, OUTPUT_FORMATS, type OutputFormat } from '../domain/storageKeys';
 import { ensureModelFixture } from '../scripts/model-fixture/generate';
+import { compileTree } from '../scripts/build';
 import { startS3, type S3Server } from '../scripts/stack';
 import type { StorageConfig } from '../services/storage';
 import { BENCH_SIZE, makeScene } from './scene';
@@ -45,8 +47,6 @@ const ROOT = resolve(__dirname, '..');
 const WORK = join(ROOT, '.data', 'bench', 'item-cost');
 /** This checkout, compiled (the children run from here). */
 const AFTER_DIST = join(ROOT, '.data', 'bench', 'after-dist');
-/** The folders whose runtime files that are not TypeScript the images copy into dist/ (deploy/Dockerfile). */
-const RUNTIME_FOLDERS = ['api', 'activities', 'domain', 'entities', 'gpu-activities', 'services', 'workflows'];
 /** The last commit before the CPU-cost work (issue 10): what "before" measures. */
 const BEFORE_REF = '93117ed';
 const CONCEPTS: PromptRef[] = [
@@ -219,8 +219,7 @@ async function child(spec: ChildSpec): Promise<void> {
 }
 
 /**
- * Runs the measuring code of this file, compiled, in a child process on the compiled code under `spec.root` (a
- * compiled tree: see `compiled`).
+ * Runs the measuring code of this file, compiled, in a child process on the compiled code under `spec.root`.
  */
 function measure(spec: ChildSpec): Row {
   const out = execFileSync(process.execPath, [join(AFTER_DIST, 'bench', 'itemCost.js'), '--child', JSON.stringify(spec)], {
@@ -242,43 +241,6 @@ function beforeTree(): string {
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   }
   return dir;
-}
-
-/**
- * The tree under `src` compiled to `out` as the images build it (deploy/Dockerfile: tsc, then the runtime files that
- * are not TypeScript copied next to the JavaScript), without type checking. The workers run that JavaScript with
- * plain node; under ts-node the process also holds TypeScript's compiler, a heap several times larger that every full
- * collection marks (measured: 0.15–0.2 CPU-s more per item, on both sides; bench/README).
- */
-function compiled(src: string, out: string): string {
-  rmSync(out, { recursive: true, force: true });
-  // The tree's own tsconfig (the before tree's differs: it has no services/ folder) with its include list, plus this
-  // file, which the children run.
-  const include = [...(JSON.parse(readFileSync(join(src, 'tsconfig.json'), 'utf8')) as { include: string[] }).include, 'services'];
-  const config = join(src, 'tsconfig.bench.json');
-  writeFileSync(config, JSON.stringify({ extends: './tsconfig.json', include: include.filter((d) => existsSync(join(src, d))) }));
-  try {
-    execFileSync(
-      process.execPath,
-      [require.resolve('typescript/bin/tsc'), '-p', config, '--outDir', out, '--noCheck', '--sourceMap', 'false'],
-      {
-        cwd: src,
-        stdio: 'inherit',
-      },
-    );
-  } finally {
-    rmSync(config, { force: true });
-  }
-  for (const folder of RUNTIME_FOLDERS) {
-    if (!existsSync(join(src, folder))) continue;
-    for (const file of readdirSync(join(src, folder), { recursive: true }) as string[]) {
-      const from = join(src, folder, file);
-      if (file.endsWith('.ts') || !statSync(from).isFile()) continue;
-      mkdirSync(dirname(join(out, folder, file)), { recursive: true });
-      copyFileSync(from, join(out, folder, file));
-    }
-  }
-  return out;
 }
 
 async function main(): Promise<void> {
@@ -312,8 +274,10 @@ async function main(): Promise<void> {
     );
 
     const common = { storage: s3.storageConfig, modelDir, item, repeats };
-    const beforeRoot = compiled(beforeTree(), join(ROOT, '.data', 'bench', `before-${BEFORE_REF}-dist`));
-    compiled(ROOT, AFTER_DIST);
+    // Both trees compiled as the images are (the header says why).
+    const beforeRoot = join(ROOT, '.data', 'bench', `before-${BEFORE_REF}-dist`);
+    compileTree(beforeTree(), beforeRoot, { typeCheck: false });
+    compileTree(ROOT, AFTER_DIST, { typeCheck: false });
     const before = measure({ ...common, root: beforeRoot, formats: ['png'] });
     const after = measure({ ...common, root: AFTER_DIST, formats: [...OUTPUT_FORMATS] });
     const levels = arg('png-levels', '').split(',').filter(Boolean).map(Number);

@@ -183,7 +183,9 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         const raw = { raw: { width, height, channels } };
         const view = Buffer.from(rendered.pixels.buffer, rendered.pixels.byteOffset, rendered.pixels.length);
         const format = req.outputFormat ?? 'png';
-        const [result, previewJpeg] = await Promise.all([
+        // Both encoders read the shared pixels from other threads: neither is abandoned while the other still runs,
+        // or the buffers could go back to the arena (the finally below) under a running encode.
+        const [encoded, preview] = await Promise.allSettled([
           encodeResult({ data: view, width, height, channels }, format, pngLevelFor(width * height), { headroom: true }),
           sharp(view, raw)
             .resize(previewSize, previewSize, { fit: 'inside', withoutEnlargement: true })
@@ -191,6 +193,9 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
             .jpeg({ quality: 82 })
             .toBuffer(),
         ]);
+        if (encoded.status === 'rejected') throw encoded.reason;
+        if (preview.status === 'rejected') throw preview.reason;
+        const [result, previewJpeg] = [encoded.value, preview.value];
         lap('encodeMs');
 
         step('checks');

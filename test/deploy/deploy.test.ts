@@ -5,12 +5,12 @@
  * points tsc produces, the GPU task queue, the job workflow's search attributes.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { CONFIG_KEYS, parseConfig } from '../../domain/config';
 import { JOB_SEARCH_ATTRIBUTES } from '../../workflows/contract';
+import { compileTree, RUNTIME_FOLDERS } from '../../scripts/build';
 
 type Obj = Record<string, any>;
 
@@ -19,8 +19,6 @@ const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
 const exists = (rel: string) => fs.existsSync(path.join(ROOT, rel));
 const KEYS = new Set<string>(CONFIG_KEYS);
 const DEFAULTS = parseConfig({});
-/** Folders whose code runs in the images (tsc output under dist/). */
-const RUNTIME_FOLDERS = ['api', 'activities', 'domain', 'entities', 'gpu-activities', 'services', 'workflows'];
 
 /** Every document of a (multi-document) YAML file; parse errors fail the test. Merge keys (`<<: *anchor`) resolved. */
 function yamlDocs(rel: string): Obj[] {
@@ -390,23 +388,27 @@ describe('deploy manifests', () => {
       // Worker threads load their script by path, never through an import, so tsc emits it only when its folder is in
       // tsconfig's include (a worker script under services/ once was not, and the built workers could not start).
       this.timeout(180_000);
-      const out = path.join(ROOT, '.data', 'test-dist');
-      fs.rmSync(out, { recursive: true, force: true });
-      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', out], { cwd: ROOT });
-      const { WorkerKernelPool } = require(path.join(out, 'services', 'kernelPool.js'));
-      const pools = [
-        { table: 'activities/rules/kernelTable.js', name: 'coverage', args: [Uint8Array.of(0, 255, 255, 0)], expected: 0.5 },
-        { table: 'gpu-activities/segmenter/postKernels.js', name: 'ping', args: [], expected: true },
-      ];
-      for (const { table, name, args, expected } of pools) {
-        const pool = new WorkerKernelPool(1, path.join(out, table), { name, args });
-        try {
-          assert.equal(await pool.run(name, args), expected, table);
-        } finally {
-          await pool.close();
+      fs.mkdirSync(path.join(ROOT, '.data'), { recursive: true });
+      // Under the checkout, so that the compiled modules resolve its node_modules.
+      const out = fs.mkdtempSync(path.join(ROOT, '.data', 'test-dist-'));
+      try {
+        compileTree(ROOT, out, { typeCheck: false });
+        const { WorkerKernelPool } = require(path.join(out, 'services', 'kernelPool.js'));
+        const pools = [
+          { table: 'activities/rules/kernelTable.js', name: 'coverage', args: [Uint8Array.of(0, 255, 255, 0)], expected: 0.5 },
+          { table: 'gpu-activities/segmenter/postKernels.js', name: 'ping', args: [], expected: true },
+        ];
+        for (const { table, name, args, expected } of pools) {
+          const pool = new WorkerKernelPool(1, path.join(out, table), { name, args });
+          try {
+            assert.equal(await pool.run(name, args), expected, table);
+          } finally {
+            await pool.close();
+          }
         }
+      } finally {
+        fs.rmSync(out, { recursive: true, force: true });
       }
-      fs.rmSync(out, { recursive: true, force: true });
     });
 
     it('builds with tsc, copies the runtime assets next to the JavaScript, and ships dist/ in every target', () => {

@@ -8,7 +8,6 @@ import { RuleParams, type RuleParamsInput } from '../../domain/ruleParams';
 import { deltaE2000 } from '../../activities/rules/ciede2000';
 import { labToRgb, parseHex, rgbToLab, type Lab } from '../../activities/rules/color';
 import { createRuleEngine, encodeResult, type RuleEngine, type RuleOutput } from '../../activities/rules/engine';
-import { encodePngFast, PPM_HEADROOM } from '../../services/image/fastPng';
 import { KernelPool } from '../../activities/rules/kernelPool';
 import { adjustAffine } from '../../activities/rules/operations';
 import { countDiffering, decode, maskOf, maskPng, paint, pixelAt, png, type Pixels } from '../fixtures/gpu/images';
@@ -171,24 +170,6 @@ describe('rule engine', function () {
           assert.ok(back.equals(data), `${level}: ${channels} channels round-trip bit-exactly`);
         }
       }
-  });
-
-  it('writes a fast PNG of RGB pixels in place: the header goes into the headroom before them, the pixels stay as they are', async () => {
-    const [width, height] = [1031, 67];
-    const buffer = new Uint8Array(new SharedArrayBuffer(PPM_HEADROOM + width * height * 3)).fill(0xa5);
-    const data = buffer.subarray(PPM_HEADROOM);
-    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 7)) & 255;
-    const before = Buffer.from(data);
-    const png = await encodePngFast({ data, width, height, channels: 3 }, { headroom: true });
-    assert.ok(png.equals(await encodePngFast({ data: before, width, height, channels: 3 })), 'the same file as from a copy');
-    const { data: back, info } = await sharp(png).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    assert.equal(info.channels, 3);
-    assert.ok(back.equals(before) && Buffer.from(data).equals(before), 'lossless, and the pixels are untouched');
-    assert.match(Buffer.from(buffer.subarray(0, PPM_HEADROOM)).toString('latin1'), /^P6 1031 67 +\n255\n$/);
-    await assert.rejects(
-      encodePngFast({ data: buffer.subarray(8, 8 + width * 3), width, height: 1, channels: 3 }, { headroom: true }),
-      /headroom/,
-    );
   });
 
   it('writes PNG results the way RESULT_PNG_LEVEL says (fast by default, or a zlib level): same pixels, other bytes', async () => {
