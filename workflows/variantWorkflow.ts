@@ -71,9 +71,7 @@ export async function variantWorkflow(input: VariantInput): Promise<VariantState
   let lastVersion = m.version;
   // Whole-state flushes on every change grow the history quadratically (~124 MB for 500 items, over Temporal's
   // 50 MB limit): new runs send deltas instead. Runs started before keep the old path so their histories replay.
-  const flusher = patched(VARIANT_DELTA_FLUSH)
-    ? createFlusher(m, recordVariantChanges, () => true, patched(FLUSH_SPACING))
-    : undefined;
+  const flusher = patched(VARIANT_DELTA_FLUSH) ? createFlusher(m, recordVariantChanges, () => true, patched(FLUSH_SPACING)) : undefined;
   let flushing = false;
   let flushWanted = false;
   const flush = async () => {

@@ -37,7 +37,8 @@ export function createCallbackRouter(deps: { client: Client; secret: string; cal
     const ref = readTaskToken(token);
     if (!ref) throw new ApiError('VALIDATION_ERROR', 'task_token is not a valid task token', { fields: ['task_token'] });
     const matches = () => itemMatches(deps.client, ref, input.idx);
-    if (ref.workflowId !== jobWorkflowId(ctx.params.id) || !(await withinDeadline(deps.client, deps.callTimeoutMs, matches))) throw notFound('task');
+    if (ref.workflowId !== jobWorkflowId(ctx.params.id) || !(await withinDeadline(deps.client, deps.callTimeoutMs, matches)))
+      throw notFound('task');
     try {
       await withinDeadline(deps.client, deps.callTimeoutMs, async () => {
         if (input.status === 'done') await deps.client.activity.complete(token, input.result ?? {});

@@ -108,7 +108,7 @@ function resampleRect(
   // Destination columns come in runs sharing both source columns (x0 and x1 change together): where the four
   // source pixels of a run agree, the whole run is that value without interpolating.
   const runs: number[] = [];
-  for (let x = r.x0; x < r.x1; ) {
+  for (let x = r.x0; x < r.x1;) {
     runs.push(x);
     let end = x + 1;
     while (end < r.x1 && x0[end] === x0[x]) end++;

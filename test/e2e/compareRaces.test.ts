@@ -88,7 +88,12 @@ describeEachDatabase('compare races: cancel mid-variant, per-plan limits under c
     ({ token, userId } = await stack.api.signUp());
     const scenes = Array.from({ length: ITEMS }, (_, i) => interiorScene(i));
     const files = await Promise.all(scenes.map((s) => encodeScene(s, 'png')));
-    const res = await post('/jobs', { preset_id: 'interior', item_count: ITEMS, content_type: 'image/png', sizes: files.map((f) => f.length) });
+    const res = await post('/jobs', {
+      preset_id: 'interior',
+      item_count: ITEMS,
+      content_type: 'image/png',
+      sizes: files.map((f) => f.length),
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     jobId = res.body.data.job.id;
     await uploadAll(res.body.data.uploads, files);

@@ -116,7 +116,10 @@ describeEachDatabase('POST /jobs against ledger failures (api/jobCreate)', (db) 
     const { token } = await stack.api.signUp();
     const held = [];
     for (const n of [50, 45])
-      held.push((await stack.api.request('POST', '/jobs', { token, body: { ...body, item_count: n, sizes: Array(n).fill(1024) } })).body.data.job.id);
+      held.push(
+        (await stack.api.request('POST', '/jobs', { token, body: { ...body, item_count: n, sizes: Array(n).fill(1024) } })).body.data.job
+          .id,
+      );
     const res = await stack.api.request('POST', '/jobs', { token, body: { ...body, item_count: 10, sizes: Array(10).fill(1024) } });
     assert.equal(res.status, 402, JSON.stringify(res.body));
     assert.equal(res.body.error.message, `the job needs 10 credits, ${PLANS.free.signupCredits - 95} available`);

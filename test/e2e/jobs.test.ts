@@ -243,7 +243,8 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     const created = await newJob(token, [scene, scene, scene]);
     const [first, second, third] = created.uploads;
     assert.deepEqual(first.headers, { 'Content-Type': 'image/png', 'Content-Length': String(scene.length), 'If-None-Match': '*' });
-    const put = (u: any, body: Buffer) => fetch(u.url, { method: 'PUT', headers: { ...u.headers, 'Content-Length': String(body.length) }, body });
+    const put = (u: any, body: Buffer) =>
+      fetch(u.url, { method: 'PUT', headers: { ...u.headers, 'Content-Length': String(body.length) }, body });
     assert.equal((await put(first, Buffer.concat([scene, Buffer.alloc(1)]))).status, 403, 'another size than declared');
     assert.equal((await put(first, scene)).status, 200);
     assert.equal((await put(first, scene)).status, 412, 'an input is written once');
@@ -287,7 +288,11 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     assert.equal(c.body.data.job.id, a.body.data.job.id);
     assert.equal(c.body.data.uploads.length, 4);
     assert.equal((await stack.api.request('GET', '/me', { token })).body.data.credits.reserved, 4, 'one reservation');
-    const reused = await stack.api.request('POST', '/jobs', { token, body: { ...body, item_count: 5, sizes: [...body.sizes, 5000] }, headers });
+    const reused = await stack.api.request('POST', '/jobs', {
+      token,
+      body: { ...body, item_count: 5, sizes: [...body.sizes, 5000] },
+      headers,
+    });
     assert.equal(reused.status, 409);
     assert.equal(reused.body.error.code, 'IDEMPOTENCY_KEY_REUSED');
     const resized = await stack.api.request('POST', '/jobs', { token, body: { ...body, sizes: [1000, 2000, 3000, 4001] }, headers });
@@ -326,7 +331,10 @@ describeEachDatabase('jobs end to end (API → Temporal → GPU worker → S3)',
     const { token } = await stack.api.signUp();
     const first = await newJob(token, 50);
     const second = await newJob(token, 45);
-    const res = await stack.api.request('POST', '/jobs', { token, body: { preset_id: 'interior', item_count: 10, sizes: uploadSizes(10) } });
+    const res = await stack.api.request('POST', '/jobs', {
+      token,
+      body: { preset_id: 'interior', item_count: 10, sizes: uploadSizes(10) },
+    });
     assert.equal(res.status, 402, 'credits are checked before the active-job limit');
     assert.equal(res.body.error.code, 'INSUFFICIENT_CREDITS');
     assert.deepEqual(res.body.error.details, { needed: 10, available: PLANS.free.signupCredits - 95 });

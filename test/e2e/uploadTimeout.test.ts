@@ -18,7 +18,10 @@ describe('upload timeout end to end (UPLOAD_TIMEOUT=2s)', function () {
 
   it('fails a job never confirmed with UPLOAD_TIMEOUT and releases its credits', async () => {
     const { token } = await system.api.signUp();
-    const created = await system.api.request('POST', '/jobs', { token, body: { preset_id: 'seller', item_count: 7, sizes: Array(7).fill(1024) } });
+    const created = await system.api.request('POST', '/jobs', {
+      token,
+      body: { preset_id: 'seller', item_count: 7, sizes: Array(7).fill(1024) },
+    });
     assert.equal(created.status, 201);
     const id = created.body.data.job.id;
     assert.equal((await system.api.request('GET', '/me', { token })).body.data.credits.reserved, 7);

@@ -54,7 +54,11 @@ describe('storage (SeaweedFS)', function () {
   it('refuses a presigned PUT URL whose signature was altered', async () => {
     const k = key('forged.jpg');
     const url = tamperSignature(await storage.presignPut(k, 'image/jpeg', 1, 300));
-    const res = await fetch(url, { method: 'PUT', body: Buffer.from('x'), headers: { 'content-type': 'image/jpeg', 'if-none-match': '*' } });
+    const res = await fetch(url, {
+      method: 'PUT',
+      body: Buffer.from('x'),
+      headers: { 'content-type': 'image/jpeg', 'if-none-match': '*' },
+    });
     assert.equal(res.status, 403, await res.text());
     assert.equal(await storage.head(k), null);
   });

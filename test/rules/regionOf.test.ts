@@ -26,7 +26,7 @@ function masks(width: number, height: number, seed: number): { mask: Uint8Array;
   let s = seed;
   const rnd = (n: number) => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n;
   const mask = new Uint8Array(width * height);
-  for (let i = 0; i < mask.length; ) {
+  for (let i = 0; i < mask.length;) {
     const run = 1 + rnd(23);
     const v = [0, 255, 255, 0, rnd(256)][rnd(5)];
     mask.fill(v, i, i + run);
@@ -36,7 +36,8 @@ function masks(width: number, height: number, seed: number): { mask: Uint8Array;
   for (let k = 0; k < 6; k++) {
     const x = rnd(width);
     const y = rnd(height);
-    for (let yy = y; yy < Math.min(height, y + 1 + rnd(9)); yy++) protect.fill(255, yy * width + x, yy * width + Math.min(width, x + 1 + rnd(13)));
+    for (let yy = y; yy < Math.min(height, y + 1 + rnd(9)); yy++)
+      protect.fill(255, yy * width + x, yy * width + Math.min(width, x + 1 + rnd(13)));
   }
   return { mask, protect };
 }

@@ -13,9 +13,7 @@ async function main(mode: string): Promise<void> {
   const address = '127.0.0.1:1';
   const opened = mode === 'plain' ? undefined : await openClientConnection({ address }, { lazy: true });
   const connection = opened?.connection ?? Connection.lazy({ address });
-  const call = connection
-    .withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}))
-    .catch((err: unknown) => err);
+  const call = connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({})).catch((err: unknown) => err);
   await sleep(300);
   await (opened ? opened.close(mode === 'tracked-now' ? 0 : undefined) : connection.close());
   console.log(`call ended: ${String(await call)}`);

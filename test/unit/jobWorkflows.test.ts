@@ -84,6 +84,9 @@ describe('api/jobWorkflows withinDeadline', () => {
   it('passes a result or an error of the call through unchanged', async () => {
     assert.equal(await withinDeadline(client, 1000, async () => 42), 42);
     const boom = new Error('boom');
-    await assert.rejects(withinDeadline(client, 1000, async () => Promise.reject(boom)), (e) => e === boom);
+    await assert.rejects(
+      withinDeadline(client, 1000, async () => Promise.reject(boom)),
+      (e) => e === boom,
+    );
   });
 });

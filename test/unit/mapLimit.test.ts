@@ -13,7 +13,10 @@ describe('services/mapLimit', () => {
       inFlight--;
       return i * i;
     });
-    assert.deepEqual(out, Array.from({ length: 20 }, (_, i) => i * i));
+    assert.deepEqual(
+      out,
+      Array.from({ length: 20 }, (_, i) => i * i),
+    );
     assert.equal(most, 3);
   });
 

@@ -34,11 +34,11 @@ describe('job and variant workflow replay', function () {
 
   it('has the representative histories', () => {
     const names = ['happy', 'item-failure', 'cancel', 'cancel-before-upload', 'upload-timeout', 'refused'];
-    for (const name of ['happy', 'item-failure', 'cancel', 'upload-timeout']) assert.ok(files.includes(`${name}-v4.json`), `${name}-v4.json missing`);
+    for (const name of ['happy', 'item-failure', 'cancel', 'upload-timeout'])
+      assert.ok(files.includes(`${name}-v4.json`), `${name}-v4.json missing`);
     const variants = ['variant-happy', 'variant-cancel', 'variant-refused'];
     const before = [...names.map((n) => `${n}-v5`), ...variants.flatMap((v) => [`${v}-v1`, `${v}-v2`])];
-    for (const name of [...names, ...variants, ...before])
-      assert.ok(files.includes(`${name}.json`), `${name}.json missing`);
+    for (const name of [...names, ...variants, ...before]) assert.ok(files.includes(`${name}.json`), `${name}.json missing`);
   });
 
   for (const file of files) {
