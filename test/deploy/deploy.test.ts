@@ -10,7 +10,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { CONFIG_KEYS, parseConfig } from '../../domain/config';
 import { JOB_SEARCH_ATTRIBUTES } from '../../workflows/contract';
-import { compileTree, RUNTIME_FOLDERS } from '../../scripts/build';
+import { RUNTIME_FOLDERS } from '../../scripts/build';
+import { builtTree } from '../support/build';
 
 type Obj = Record<string, any>;
 
@@ -388,26 +389,19 @@ describe('deploy manifests', () => {
       // Worker threads load their script by path, never through an import, so tsc emits it only when its folder is in
       // tsconfig's include (a worker script under services/ once was not, and the built workers could not start).
       this.timeout(180_000);
-      fs.mkdirSync(path.join(ROOT, '.data'), { recursive: true });
-      // Under the checkout, so that the compiled modules resolve its node_modules.
-      const out = fs.mkdtempSync(path.join(ROOT, '.data', 'test-dist-'));
-      try {
-        compileTree(ROOT, out, { typeCheck: false });
-        const { WorkerKernelPool } = require(path.join(out, 'services', 'kernelPool.js'));
-        const pools = [
-          { table: 'activities/rules/kernelTable.js', name: 'coverage', args: [Uint8Array.of(0, 255, 255, 0)], expected: 0.5 },
-          { table: 'gpu-activities/segmenter/postKernels.js', name: 'ping', args: [], expected: true },
-        ];
-        for (const { table, name, args, expected } of pools) {
-          const pool = new WorkerKernelPool(1, path.join(out, table), { name, args });
-          try {
-            assert.equal(await pool.run(name, args), expected, table);
-          } finally {
-            await pool.close();
-          }
+      const out = builtTree();
+      const { WorkerKernelPool } = require(path.join(out, 'services', 'kernelPool.js'));
+      const pools = [
+        { table: 'activities/rules/kernelTable.js', name: 'coverage', args: [Uint8Array.of(0, 255, 255, 0)], expected: 0.5 },
+        { table: 'gpu-activities/segmenter/postKernels.js', name: 'ping', args: [], expected: true },
+      ];
+      for (const { table, name, args, expected } of pools) {
+        const pool = new WorkerKernelPool(1, path.join(out, table), { name, args });
+        try {
+          assert.equal(await pool.run(name, args), expected, table);
+        } finally {
+          await pool.close();
         }
-      } finally {
-        fs.rmSync(out, { recursive: true, force: true });
       }
     });
 

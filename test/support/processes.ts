@@ -11,18 +11,22 @@ const ENTRIES = {
   'gpu-worker': { file: 'gpu-activities/worker.ts', ready: 'gpu worker started' },
 } as const;
 
-/** Starts `npm run worker` / `cpu-worker` / `gpu-worker` against the system's queues; resolves once it polls. */
+/**
+ * Starts `npm run worker` / `cpu-worker` / `gpu-worker` against the system's queues; resolves once it polls. With
+ * `root`, the compiled entry under it runs with plain node, as the images run it (test/support/build.ts).
+ */
 export async function spawnWorker(
   kind: keyof typeof ENTRIES,
   system: TestSystem,
   env: Record<string, string> = {},
+  opts: { root?: string } = {},
 ): Promise<ManagedProcess> {
   const c = system.config;
   const entry = ENTRIES[kind];
   const proc = startProcess({
     name: kind,
     command: process.execPath,
-    args: ['-r', 'ts-node/register/transpile-only', entry.file],
+    args: opts.root ? [join(opts.root, entry.file.replace(/\.ts$/, '.js'))] : ['-r', 'ts-node/register/transpile-only', entry.file],
     cwd: ROOT,
     env: {
       ...process.env,
