@@ -1,4 +1,4 @@
-/** Worker entry points run as real child processes (for SIGKILL, metrics and log tests). */
+/** Entry points run as real child processes (for SIGKILL, metrics and log tests, and the built JavaScript). */
 import { join } from 'node:path';
 import { startProcess, type ManagedProcess } from '../../scripts/stack/process';
 import type { TestSystem } from './stack';
@@ -6,13 +6,15 @@ import { TEST_MODEL_DIR } from './stack';
 
 const ROOT = join(__dirname, '..', '..');
 const ENTRIES = {
+  api: { file: 'api/server.ts', ready: 'API listening' },
   worker: { file: 'activities/worker.ts', ready: 'orchestration worker started' },
   'cpu-worker': { file: 'activities/cpuWorker.ts', ready: 'cpu worker started' },
   'gpu-worker': { file: 'gpu-activities/worker.ts', ready: 'gpu worker started' },
 } as const;
 
 /**
- * Starts `npm run worker` / `cpu-worker` / `gpu-worker` against the system's queues; resolves once it polls. With
+ * Starts `npm run worker` / `cpu-worker` / `gpu-worker` (or the API) against the system's queues; resolves once it
+ * polls (listens). With
  * `root`, the compiled entry under it runs with plain node, as the images run it (test/support/build.ts).
  */
 export async function spawnWorker(
