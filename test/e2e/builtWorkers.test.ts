@@ -1,8 +1,8 @@
 /**
- * The API and the workers as the images run them: the JavaScript tsc emits (scripts/build.ts, as deploy/Dockerfile builds it)
- * under plain node, where every other suite runs the TypeScript through ts-node. What the build leaves out — a file
- * loaded by path such as a worker thread's script, the workflow bundle's entry or the tokenizer's vocabulary — shows
- * only here.
+ * The API and the workers as the images run them: the JavaScript tsc emits (scripts/build.ts, as deploy/Dockerfile
+ * builds it) under plain node, where the other suites run the TypeScript through ts-node. What the build leaves out —
+ * a file loaded by path such as a worker thread's script, the workflow bundle's entry or the tokenizer's vocabulary —
+ * shows only here.
  */
 import assert from 'node:assert/strict';
 import type { ManagedProcess } from '../../scripts/stack/process';
