@@ -218,9 +218,7 @@ async function child(spec: ChildSpec): Promise<void> {
   console.log(JSON.stringify(row));
 }
 
-/**
- * Runs the measuring code of this file, compiled, in a child process on the compiled code under `spec.root`.
- */
+/** Runs the measuring code of this file, compiled, in a child process on the compiled code under `spec.root`. */
 function measure(spec: ChildSpec): Row {
   const out = execFileSync(process.execPath, [join(AFTER_DIST, 'bench', 'itemCost.js'), '--child', JSON.stringify(spec)], {
     cwd: ROOT,
