@@ -274,8 +274,8 @@ async function main(): Promise<void> {
     const common = { storage: s3.storageConfig, modelDir, item, repeats };
     // Both trees compiled as the images are (the header says why).
     const beforeRoot = join(ROOT, '.data', 'bench', `before-${BEFORE_REF}-dist`);
-    compileTree(beforeTree(), beforeRoot, { typeCheck: false });
-    compileTree(ROOT, AFTER_DIST, { typeCheck: false });
+    compileTree(beforeTree(), beforeRoot);
+    compileTree(ROOT, AFTER_DIST);
     const before = measure({ ...common, root: beforeRoot, formats: ['png'] });
     const after = measure({ ...common, root: AFTER_DIST, formats: [...OUTPUT_FORMATS] });
     const levels = arg('png-levels', '').split(',').filter(Boolean).map(Number);

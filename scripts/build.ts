@@ -11,19 +11,12 @@ export const RUNTIME_FOLDERS = ['api', 'activities', 'domain', 'entities', 'gpu-
 
 /**
  * Compiles the tree under `src` with its own tsconfig.json into `out` (emptied first) and copies the runtime assets of
- * its RUNTIME_FOLDERS. `typeCheck: false` only emits (tsc --noCheck). A failed compile throws with tsc's output.
+ * its RUNTIME_FOLDERS. Emits only (tsc --noCheck): `npm run typecheck` checks the types. A failed compile throws with
+ * tsc's output.
  */
-export function compileTree(src: string, out: string, opts: { typeCheck?: boolean } = {}): void {
+export function compileTree(src: string, out: string): void {
   rmSync(out, { recursive: true, force: true });
-  const args = [
-    '-p',
-    join(src, 'tsconfig.json'),
-    '--outDir',
-    out,
-    '--sourceMap',
-    'false',
-    ...(opts.typeCheck === false ? ['--noCheck'] : []),
-  ];
+  const args = ['-p', join(src, 'tsconfig.json'), '--outDir', out, '--sourceMap', 'false', '--noCheck'];
   try {
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), ...args], { cwd: src, encoding: 'utf8', stdio: 'pipe' });
   } catch (err) {

@@ -7,15 +7,15 @@ const ROOT = join(__dirname, '..', '..');
 let built: string | undefined;
 
 /**
- * The compiled tree, built once per test run (without the type check: `npm run typecheck` does that) under .data/, so
- * that its modules resolve the checkout's node_modules; removed when the run's process exits.
+ * The compiled tree, built once per test run under .data/, so that its modules resolve the checkout's node_modules;
+ * removed when the run's process exits.
  */
 export function builtTree(): string {
   if (!built) {
     mkdirSync(join(ROOT, '.data'), { recursive: true });
     const out = mkdtempSync(join(ROOT, '.data', 'test-build-'));
     process.once('exit', () => rmSync(out, { recursive: true, force: true }));
-    compileTree(ROOT, out, { typeCheck: false });
+    compileTree(ROOT, out);
     built = out;
   }
   return built;
