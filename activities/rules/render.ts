@@ -8,7 +8,7 @@ import type { RuleParams } from '../../domain/ruleParams';
 import type { RawImage } from '../../services/image/inputImage';
 import { parseHex, rgbToLab } from './color';
 import { blurredRegion, growRect } from './feather';
-import type { KernelPool } from './kernelPool';
+import { sharedBytes, type KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
 import { EMPTY_RECT, unionRect, type LabAffine, type Rect } from './kernels';
 import { adjustAffine, recolorAffine } from './operations';
@@ -42,8 +42,12 @@ export interface Rendered {
   protectUnion: Uint8Array | null;
   /** Where protectUnion may be set (it is 0 outside). */
   protectRect: Rect;
+  /** The input's pixels inside protectRect (a crop, shared memory), for the checks; null without protect concepts. */
+  protectOriginal: Uint8Array | null;
   /** id -> fraction of the image its mask covers, for every mask loaded. */
   coverage: Map<string, number>;
+  /** Concept -> pixels of its region (its mask minus the protect union), for every operation's concept. */
+  regionCounts: Map<string, number>;
   /** Hands the shared buffers (pixels and protectUnion included) back to the arena. */
   release(): void;
 }
@@ -67,13 +71,17 @@ export async function renderRule(input: RenderInput, opts: RenderOptions): Promi
   };
   buffers.pixels.set(input.image.data);
   try {
-    const { coverage, protectRect } = await applyOperations(input, opts, buffers);
+    const { coverage, regionCounts, protectRect } = await applyOperations(input, opts, buffers);
     arena.give(buffers.scratch, buffers.scratch2);
+    const { data, width: w, channels } = input.image;
     return {
       pixels: buffers.pixels,
       protectUnion: buffers.protectUnion,
       protectRect,
+      // The checks compare the protected pixels with the original: a crop of them rather than a copy of the image.
+      protectOriginal: buffers.protectUnion ? cropOf(data, w, channels, protectRect) : null,
       coverage,
+      regionCounts,
       release: () => arena.give(pixelsBuffer, buffers.protectUnion),
     };
   } catch (err) {
@@ -96,12 +104,13 @@ async function applyOperations(
   input: RenderInput,
   opts: RenderOptions,
   buf: Buffers,
-): Promise<{ coverage: Map<string, number>; protectRect: Rect }> {
+): Promise<{ coverage: Map<string, number>; regionCounts: Map<string, number>; protectRect: Rect }> {
   const { image, params } = input;
   const { pool, signal } = opts;
   const { width, height, channels } = image;
   const { pixels, scratch, scratch2, protectUnion } = buf;
   const coverage = new Map<string, number>();
+  const regionCounts = new Map<string, number>();
   const fraction = (n: number): number => n / (width * height);
   const step = (label: string): void => {
     throwIfAborted(signal);
@@ -121,6 +130,7 @@ async function applyOperations(
     const bounds = await input.loadMask(op.concept, scratch);
     const region = await pool.run('regionOf', [scratch, protectUnion, width, bounds], signal);
     coverage.set(op.concept, fraction(region.maskCount));
+    regionCounts.set(op.concept, region.count);
     if (region.count === 0) continue;
     const { rect } = region;
 
@@ -161,7 +171,18 @@ async function applyOperations(
     if (affine) await pool.run('labAffine', [pixels, channels, scratch, width, rect, affine], signal);
   }
   throwIfAborted(signal);
-  return { coverage, protectRect };
+  return { coverage, regionCounts, protectRect };
+}
+
+/** The pixels of `rect` as a shared crop (rows of the rect's width). */
+function cropOf(data: Uint8Array, width: number, channels: number, rect: Rect): Uint8Array {
+  const rowBytes = (rect.x1 - rect.x0) * channels;
+  const crop = sharedBytes(Math.max(0, rowBytes * (rect.y1 - rect.y0)));
+  for (let y = rect.y0; y < rect.y1; y++) {
+    const start = (y * width + rect.x0) * channels;
+    crop.set(data.subarray(start, start + rowBytes), (y - rect.y0) * rowBytes);
+  }
+  return crop;
 }
 
 /** libvips' smallest Gaussian σ; API.md allows any σ in (0, 50]. */
