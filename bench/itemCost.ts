@@ -102,6 +102,13 @@ function meterModel(): { take(): number } {
   };
 }
 
+/**
+ * Unmeasured runs before each figure, so that it is a running worker's cost per item: a kernel thread runs a kernel
+ * unoptimized on its first two calls or so (V8 compiles it once it has run; measured: meanLightness 45–49 ms on the
+ * first two calls, 20 ms from the third), and two threads share the calls.
+ */
+const WARM_RUNS = 4;
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The rule engine's stages, as its step hook marks them. */
@@ -116,6 +123,8 @@ interface Row {
   stages: Partial<Record<OutputFormat, Record<Stage, number>>>;
   /** Bytes of the result file per format. */
   resultBytes?: Partial<Record<OutputFormat, number>>;
+  /** Concept id -> mask key, from a process that ran `segment`. */
+  masks?: Record<string, string>;
 }
 
 /** The stage a step label of the engine opens (labels: protect …, operation …, encode, checks). */
@@ -133,6 +142,13 @@ interface ChildSpec {
   repeats: number;
   /** RESULT_PNG_LEVEL of this checkout's engine (unset: its default). */
   pngLevel?: number;
+  /**
+   * Which activities this process runs: both (one worker ran them, as before the fleets split), or one of them, as
+   * the GPU worker and the CPU worker each run theirs in a process of their own. `applyRule` alone takes the masks
+   * a `segment` process wrote.
+   */
+  run: 'both' | 'segment' | 'applyRule';
+  masks?: Record<string, string>;
 }
 
 /** Measures one code version (the modules under `spec.root`) and prints its Row as JSON on the last line. */
@@ -141,42 +157,53 @@ async function child(spec: ChildSpec): Promise<void> {
   const { createCpuActivities } = load('activities/ruleActivities');
   const { createRuleEngine } = load('activities/rules/engine');
   const { KernelPool } = load('activities/rules/kernelPool');
-  const { createGpuActivities } = load('gpu-activities/activities');
-  const { createSegmenter } = load('gpu-activities/segmenter/segmenter');
   const { createStorage } = load('services/storage');
-  const model = meterModel();
   const storage = createStorage(spec.storage);
+  const env = () => new MockActivityEnvironment({ heartbeatTimeoutMs: 60_000 }, { logger: new DefaultLogger('ERROR') });
+  const seg: number[] = [];
+  const modelCpu: number[] = [];
+  let masks: Record<string, string> = spec.masks ?? {};
+  let closePostPool = async (): Promise<void> => undefined;
+  if (spec.run !== 'applyRule') {
+    const { createGpuActivities } = load('gpu-activities/activities');
+    const { createSegmenter } = load('gpu-activities/segmenter/segmenter');
+    const model = meterModel();
+    // The GPU worker's post-processing threads where the code has them (the cloning of detections to them is charged).
+    const postPool = load('gpu-activities/worker').createPostPool?.();
+    closePostPool = async () => postPool?.close();
+    const segmenter = createSegmenter({ modelDir: spec.modelDir, postPool, log: { info: () => undefined, warn: () => undefined } });
+    await segmenter.warm();
+    const gpu = createGpuActivities({ storage, segmenter });
+    const input = { item: spec.item, concepts: CONCEPTS, protect: PROTECT };
+    for (let i = 0; i < WARM_RUNS; i++) await env().run(() => gpu.segment(input)); // text features cached, code compiled
+    model.take();
+    for (let i = 0; i < spec.repeats; i++) {
+      const r = await cpuOf(() => env().run(() => gpu.segment(input)) as Promise<{ masks: Record<string, string> }>);
+      const m = model.take();
+      seg.push(r.cpu - m);
+      modelCpu.push(m);
+      masks = r.value.masks;
+    }
+    if (spec.run === 'segment') {
+      await closePostPool();
+      storage.destroy();
+      const row: Row = { segment: median(seg), model: median(modelCpu), applyRule: {}, stages: {}, masks };
+      console.log(JSON.stringify(row));
+      return;
+    }
+  }
   // Two kernel threads, as a CPU worker on two cores runs them.
   const pool = new KernelPool(2);
   await pool.warm();
-  const env = () => new MockActivityEnvironment({ heartbeatTimeoutMs: 60_000 }, { logger: new DefaultLogger('ERROR') });
-  // The GPU worker's post-processing threads where the code has them (the cloning of detections to them is charged).
-  const postPool = load('gpu-activities/worker').createPostPool?.();
-  const segmenter = createSegmenter({ modelDir: spec.modelDir, postPool, log: { info: () => undefined, warn: () => undefined } });
-  await segmenter.warm();
-  const gpu = createGpuActivities({ storage, segmenter });
   const engineOptions = { pool, ...(spec.pngLevel ? { pngCompressionLevel: spec.pngLevel } : {}) };
   const cpu = createCpuActivities({ storage, engine: createRuleEngine(engineOptions) });
-  const input = { item: spec.item, concepts: CONCEPTS, protect: PROTECT };
-  await env().run(() => gpu.segment(input)); // warm: text features cached, code paths compiled
-  model.take();
-  const seg: number[] = [];
-  const modelCpu: number[] = [];
-  let masks: Record<string, string> = {};
-  for (let i = 0; i < spec.repeats; i++) {
-    const r = await cpuOf(() => env().run(() => gpu.segment(input)) as Promise<{ masks: Record<string, string> }>);
-    const m = model.take();
-    seg.push(r.cpu - m);
-    modelCpu.push(m);
-    masks = r.value.masks;
-  }
   const applyRule: Row['applyRule'] = {};
   for (const format of spec.formats) {
     const run = () =>
       env().run(() =>
         cpu.applyRule({ item: spec.item, masks, concepts: ['wall', 'floor'], protect: ['person'], params: PARAMS, outputFormat: format }),
       );
-    await run(); // warm
+    for (let i = 0; i < WARM_RUNS; i++) await run();
     const xs: number[] = [];
     for (let i = 0; i < spec.repeats; i++) xs.push((await cpuOf(run)).cpu);
     applyRule[format] = median(xs);
@@ -191,7 +218,7 @@ async function child(spec: ChildSpec): Promise<void> {
   const resultBytes: Row['resultBytes'] = {};
   for (const format of spec.formats) {
     const runs: Record<Stage, number>[] = [];
-    for (let i = 0; i <= spec.repeats; i++) {
+    for (let i = 0; i < WARM_RUNS + spec.repeats; i++) {
       const spent: Record<Stage, number> = { decode: 0, render: 0, encode: 0, checks: 0 };
       let stage: Stage = 'decode';
       let mark = process.cpuUsage();
@@ -207,12 +234,12 @@ async function child(spec: ChildSpec): Promise<void> {
       );
       close(stage);
       resultBytes[format] = (out.result ?? out.resultPng).length; // the before code named it resultPng
-      if (i > 0) runs.push(spent); // the first run warms
+      if (i >= WARM_RUNS) runs.push(spent);
     }
     stages[format] = Object.fromEntries(STAGES.map((st) => [st, median(runs.map((r) => r[st]))])) as Record<Stage, number>;
   }
   await pool.close();
-  await postPool?.close();
+  await closePostPool();
   storage.destroy();
   const row: Row = { segment: median(seg), model: median(modelCpu), applyRule, stages, resultBytes };
   console.log(JSON.stringify(row));
@@ -276,14 +303,19 @@ async function main(): Promise<void> {
     const beforeRoot = join(ROOT, '.data', 'bench', `before-${BEFORE_REF}-dist`);
     compileTree(beforeTree(), beforeRoot);
     compileTree(ROOT, AFTER_DIST);
-    const before = measure({ ...common, root: beforeRoot, formats: ['png'] });
-    const after = measure({ ...common, root: AFTER_DIST, formats: [...OUTPUT_FORMATS] });
+    // Before, one GPU worker ran both activities; now each runs in the process of its own fleet.
+    const before = measure({ ...common, root: beforeRoot, formats: ['png'], run: 'both' });
+    const segmented = measure({ ...common, root: AFTER_DIST, formats: [], run: 'segment' });
+    const onCpuWorker = (formats: OutputFormat[], pngLevel?: number): Row => ({
+      ...measure({ ...common, root: AFTER_DIST, formats, run: 'applyRule', masks: segmented.masks, pngLevel }),
+      segment: segmented.segment,
+      model: segmented.model,
+    });
+    const after = onCpuWorker([...OUTPUT_FORMATS]);
     const levels = arg('png-levels', '').split(',').filter(Boolean).map(Number);
     for (const level of levels)
       if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error(`--png-levels: ${level} is not 1–9`);
-    const atLevel = levels.map(
-      (pngLevel) => [`after, RESULT_PNG_LEVEL=${pngLevel}`, measure({ ...common, root: AFTER_DIST, formats: ['png'], pngLevel })] as const,
-    );
+    const atLevel = levels.map((pngLevel) => [`after, RESULT_PNG_LEVEL=${pngLevel}`, onCpuWorker(['png'], pngLevel)] as const);
     const rows = [[`before (${BEFORE_REF})`, before], ['after', after], ...atLevel] as const;
     const f = (x: number | undefined) => (x === undefined ? '    —' : x.toFixed(3).padStart(6));
     const perItem = (r: Row, fmt: OutputFormat) => r.segment + (r.applyRule[fmt] ?? NaN);
