@@ -56,7 +56,7 @@ export class WorkerKernelPool<T extends KernelTable> {
   }
 
   /** Runs a kernel in a worker; rejects without running when `signal` is aborted before a worker picks it up. */
-  run<K extends keyof T & string>(name: K, args: Parameters<T[K]>, signal?: AbortSignal): Promise<ReturnType<T[K]>> {
+  run<K extends keyof T & string>(name: K, args: Parameters<T[K]>, signal?: AbortSignal): Promise<Awaited<ReturnType<T[K]>>> {
     if (this.closed) return Promise.reject(new Error('kernel pool is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ name, args, resolve: resolve as (v: unknown) => void, reject, signal });

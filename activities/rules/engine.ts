@@ -7,12 +7,12 @@ import sharp from 'sharp';
 import type { RuleParams } from '../../domain/ruleParams';
 import type { ItemChecks } from '../../domain/jobData';
 import type { OutputFormat } from '../../domain/storageKeys';
-import { DEFAULT_IMAGE_LIMITS, decodeImage, type ImageLimits, type RawImage } from '../../services/image/inputImage';
+import { DEFAULT_IMAGE_LIMITS, inspectImage, ItemImageError, type ImageLimits, type RawImage } from '../../services/image/inputImage';
 import { measureChecks } from './checks';
 import type { KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
 import { decodeMask } from '../../services/image/masks';
-import { encodePngFast, type FastPngOptions } from '../../services/image/fastPng';
+import { encodePngFast, PPM_HEADROOM, type FastPngOptions } from '../../services/image/fastPng';
 import { renderRule, type Rendered } from './render';
 import type { Rect } from './kernels';
 
@@ -134,11 +134,20 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         t = now;
       };
 
-      const decoded = await decodeImage(req.image, limits);
-      const { width, height, channels } = decoded;
+      // The header here (size, format, the item failures it shows), the pixels on a kernel thread (imageKernels.ts),
+      // PPM_HEADROOM bytes into a shared buffer: the fast PNG encoder writes its header there rather than copying the
+      // image behind one.
+      const info = await inspectImage(req.image, limits);
+      const { width, height } = info;
+      const channels: 3 | 4 = info.hasAlpha ? 4 : 3;
+      const pixelsBuffer = arena.take(PPM_HEADROOM + width * height * channels);
       const held: Uint8Array[] = [];
       let rendered: Rendered | undefined;
       try {
+        const pixels = pixelsBuffer.subarray(PPM_HEADROOM);
+        const decoded = await opts.pool.run('decodeInto', [req.image, limits, pixels], signal);
+        if ('failure' in decoded) throw new ItemImageError(decoded.failure, decoded.message);
+
         // Render and checks both read masks: each PNG is decoded once per item, with the rectangle outside which it
         // is all 0 (the kernels look only inside it); render copies it (its kernels write), the checks read it.
         const decodedMasks = new Map<string, Promise<{ mask: Uint8Array; rect: Rect }>>();
@@ -170,7 +179,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         lap('decodeMs');
 
         rendered = await renderRule(
-          { image: decoded, loadMask, protect: req.protect, params: req.params },
+          { image: { data: pixels, width, height, channels }, loadMask, protect: req.protect, params: req.params },
           { pool: opts.pool, arena, signal, onStep: call.onStep },
         ).catch((err: unknown) => {
           throw asRenderError(err);
@@ -228,7 +237,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         return { width, height, result, previewJpeg, checks, timings };
       } finally {
         rendered?.release();
-        arena.give(...held);
+        arena.give(pixelsBuffer, ...held);
       }
     },
   };

@@ -1,5 +1,6 @@
 /** The kernels a pool worker can run, by name (the pool's messages carry the name, not code). */
 import * as k from './kernels';
+import { blurRegionInto, decodeInto } from './imageKernels';
 import { resampleMaskBounded } from '../../services/image/maskResample';
 
 /** Name -> kernel function. */
@@ -15,6 +16,8 @@ export const KERNELS = {
   coverage: k.coverage,
   regionColour: k.regionColour,
   upsampleMask: resampleMaskBounded,
+  decodeInto,
+  blurRegionInto,
 } as const;
 
 /** A kernel's name. */

@@ -167,21 +167,33 @@ export function regionOf(mask: Uint8Array, protect: Uint8Array | null, width: nu
   return { count, maskCount, rect: count === 0 ? EMPTY_RECT : { x0, y0, x1, y1 } };
 }
 
-/**
- * Inward feather: inside the region, alpha = clamp(2·v − 255) where v is the region blurred by a kernel of radius
- * feather_px (a crop at `crop`), normalized so a flat inside (`flatLevel`) reads 255; outside it stays 0. A pixel
- * farther than the radius from the edge sees only region pixels and keeps alpha 255, so softening happens only
- * within feather_px of the edge, and never outside the region.
- */
-export function featherAlpha(region: Uint8Array, width: number, blurred: Uint8Array, crop: Rect, flatLevel: number): void {
-  const cw = crop.x1 - crop.x0;
-  // Alpha is a function of the blurred byte alone: a table of its 256 values.
+/** A region's feather: its blur over `crop` (a crop's rows) and the level a flat inside reads there. */
+export interface Feather {
+  blurred: Uint8Array;
+  crop: Rect;
+  flatLevel: number;
+}
+
+/** Alpha of a region pixel by its blurred value: clamp(2·v·255/flatLevel − 255), a table of the 256 values. */
+function featherTable(flatLevel: number): Uint8Array {
   const gain = 510 / flatLevel;
   const alphaOf = new Uint8Array(256);
   for (let b = 0; b < 256; b++) {
     const v = Math.round(b * gain) - 255;
     alphaOf[b] = v <= 0 ? 0 : v >= 255 ? 255 : v;
   }
+  return alphaOf;
+}
+
+/**
+ * Inward feather: inside the region, alpha = clamp(2·v − 255) where v is the region blurred by a kernel of radius
+ * feather_px (a crop at `crop`), normalized so a flat inside (`flatLevel`) reads 255; outside it stays 0. A pixel
+ * farther than the radius from the edge sees only region pixels and keeps alpha 255, so softening happens only
+ * within feather_px of the edge, and never outside the region. (labAffine applies it on the fly instead.)
+ */
+export function featherAlpha(region: Uint8Array, width: number, blurred: Uint8Array, crop: Rect, flatLevel: number): void {
+  const cw = crop.x1 - crop.x0;
+  const alphaOf = featherTable(flatLevel);
   for (let y = crop.y0; y < crop.y1; y++) {
     const row = y * width;
     const crow = (y - crop.y0) * cw - crop.x0;
@@ -199,24 +211,52 @@ const Y_OF = (weight: number) => Int32Array.from({ length: 256 }, (_, v) => Math
 const Y_R = Y_OF(0.2126729);
 const Y_G = Y_OF(0.7151522);
 const Y_B = Y_OF(0.072175);
+/** Samples meanLightness takes by default. */
+export const MEAN_L_SAMPLES = 2 ** 18;
+
 const L_OF_Y = Float32Array.from({ length: 2 ** Y_BITS + 2 }, (_, q) => {
   const t = q / 2 ** Y_BITS;
   return t <= EPSILON ? 116 * (t * SLOPE + OFFSET) - 16 : 116 * Math.cbrt(t) - 16;
 });
 
-/** Mean CIELAB L* of the region's pixels (alpha > 0). */
-export function meanLightness(img: Uint8Array, channels: number, alpha: Uint8Array, width: number, rect: Rect): number {
+/**
+ * Mean CIELAB L* of the region (0/255) over at most `maxSamples` of its `count` pixels, taken evenly in scan order as
+ * regionColour takes them: exact for regions up to that size. On a 12 MP photo's wall the default 2^18 samples are
+ * every ~20th pixel of every row, and the mean is within ~0.01 L* (a 40th of an 8-bit step) for a fifth of the cost.
+ */
+export function meanLightness(
+  img: Uint8Array,
+  channels: number,
+  region: Uint8Array,
+  width: number,
+  rect: Rect,
+  count: number,
+  maxSamples: number = MEAN_L_SAMPLES,
+): number {
+  if (count === 0) return 0;
+  const step = Math.max(1, Math.floor(count / maxSamples));
+  const r32 = region.byteOffset % 4 === 0 ? new Uint32Array(region.buffer, region.byteOffset, region.length >> 2) : null;
+  let skip = 1;
   let sum = 0;
   let n = 0;
   for (let y = rect.y0; y < rect.y1; y++) {
     for (let i = y * width + rect.x0, end = y * width + rect.x1; i < end; i++) {
-      if (alpha[i] === 0) continue;
+      if (r32 !== null && (i & 3) === 0 && i + 4 <= end) {
+        const w = r32[i >> 2];
+        if (w === 0 || (skip > 4 && w === 0xffffffff)) {
+          if (w !== 0) skip -= 4;
+          i += 3;
+          continue;
+        }
+      }
+      if (region[i] === 0 || --skip > 0) continue;
+      skip = step;
       const p = i * channels;
       sum += L_OF_Y[Y_R[img[p]] + Y_G[img[p + 1]] + Y_B[img[p + 2]]];
       n++;
     }
   }
-  return n === 0 ? 0 : sum / n;
+  return sum / n;
 }
 
 // 2^18 slots (2 MiB per kernel thread, allocated once): most of a photo region's distinct colours fit.
@@ -224,9 +264,23 @@ const COLOUR_CACHE_BITS = 18;
 const colourCacheKeys = new Int32Array(1 << COLOUR_CACHE_BITS);
 const colourCacheValues = new Int32Array(1 << COLOUR_CACHE_BITS);
 
-/** Applies an affine CIELAB edit to the region, blended by alpha (255 = fully edited). */
-export function labAffine(img: Uint8Array, channels: number, alpha: Uint8Array, width: number, rect: Rect, k: LabAffine): void {
+/**
+ * Applies an affine CIELAB edit to the region, blended by alpha (255 = fully edited). With `feather`, `alpha` is the
+ * region (0/255) and each pixel's alpha is featherAlpha's, computed on the way instead of in a pass of its own.
+ */
+export function labAffine(
+  img: Uint8Array,
+  channels: number,
+  alpha: Uint8Array,
+  width: number,
+  rect: Rect,
+  k: LabAffine,
+  feather: Feather | null = null,
+): void {
   const { kL, oL, m00, m01, m10, m11, oa, ob } = k;
+  const alphaOf = feather ? featherTable(feather.flatLevel) : null;
+  const blurred = feather ? feather.blurred : alpha;
+  const cw = feather ? feather.crop.x1 - feather.crop.x0 : 0;
   // The map is a pure function of the 24-bit colour, and a region of a photo holds far fewer distinct colours than
   // pixels (a 12 MP wall: a few hundred thousand). A direct-mapped cache of the exact results skips most of the
   // CIELAB round trips; a miss just recomputes and replaces the slot.
@@ -236,9 +290,15 @@ export function labAffine(img: Uint8Array, channels: number, alpha: Uint8Array, 
   let g8 = 0;
   let b8 = 0;
   for (let y = rect.y0; y < rect.y1; y++) {
+    // Index in the blurred crop = image index + offset.
+    const offset = feather ? (y - feather.crop.y0) * cw - feather.crop.x0 - y * width : 0;
     for (let i = y * width + rect.x0, end = y * width + rect.x1; i < end; i++) {
-      const al = alpha[i];
+      let al = alpha[i];
       if (al === 0) continue;
+      if (alphaOf !== null) {
+        al = alphaOf[blurred[i + offset]];
+        if (al === 0) continue;
+      }
       const p = i * channels;
       const R = img[p];
       const G = img[p + 1];

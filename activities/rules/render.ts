@@ -7,15 +7,15 @@ import sharp from 'sharp';
 import type { RuleParams } from '../../domain/ruleParams';
 import type { RawImage } from '../../services/image/inputImage';
 import { parseHex, rgbToLab } from './color';
-import { blurredRegion, growRect } from './feather';
+import { growRect } from './feather';
 import { sharedBytes, type KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
-import { EMPTY_RECT, unionRect, type LabAffine, type Rect } from './kernels';
+import { EMPTY_RECT, unionRect, type Feather, type LabAffine, type Rect } from './kernels';
 import { adjustAffine, recolorAffine } from './operations';
-import { PPM_HEADROOM } from '../../services/image/fastPng';
 
-/** What rendering needs besides the pixels. */
+/** What rendering needs. */
 export interface RenderInput {
+  /** The decoded original, in shared memory: rendering edits its pixels in place. */
   image: RawImage;
   /** Decodes the mask of a concept or protect id into `into` (width × height bytes); resolves to the rectangle
    * outside which it is all 0. */
@@ -34,9 +34,9 @@ export interface RenderOptions {
   onStep?(step: string): void;
 }
 
-/** The edited pixels (shared memory, same layout as the input) and facts learned on the way. */
+/** The edited pixels and facts learned on the way. */
 export interface Rendered {
-  /** Preceded in its buffer by PPM_HEADROOM bytes of scratch (services/image/fastPng.ts). */
+  /** The input's pixels, edited. */
   pixels: Uint8Array;
   /** Union of the protect masks (0/255), or null without protect concepts. */
   protectUnion: Uint8Array | null;
@@ -48,7 +48,7 @@ export interface Rendered {
   coverage: Map<string, number>;
   /** Concept -> pixels of its region (its mask minus the protect union), for every operation's concept. */
   regionCounts: Map<string, number>;
-  /** Hands the shared buffers (pixels and protectUnion included) back to the arena. */
+  /** Hands the shared buffers it took (protectUnion included) back to the arena. */
   release(): void;
 }
 
@@ -56,36 +56,22 @@ function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
-/** Renders the rule; the input pixels are not modified. */
+/** Renders the rule into the input's pixels. */
 export async function renderRule(input: RenderInput, opts: RenderOptions): Promise<Rendered> {
   const { width, height } = input.image;
   const arena = opts.arena ?? new SharedArena(0);
-  // The edited pixels sit PPM_HEADROOM bytes into their buffer: the fast PNG encoder writes its header there rather
-  // than copying the image behind one.
-  const pixelsBuffer = arena.take(PPM_HEADROOM + input.image.data.length);
   const buffers: Buffers = {
-    pixels: pixelsBuffer.subarray(PPM_HEADROOM),
+    pixels: input.image.data,
     scratch: arena.take(width * height),
     scratch2: arena.take(width * height),
     protectUnion: input.protect.length > 0 ? arena.take(width * height, true) : null,
   };
-  buffers.pixels.set(input.image.data);
   try {
-    const { coverage, regionCounts, protectRect } = await applyOperations(input, opts, buffers);
+    const facts = await applyOperations(input, opts, buffers);
     arena.give(buffers.scratch, buffers.scratch2);
-    const { data, width: w, channels } = input.image;
-    return {
-      pixels: buffers.pixels,
-      protectUnion: buffers.protectUnion,
-      protectRect,
-      // The checks compare the protected pixels with the original: a crop of them rather than a copy of the image.
-      protectOriginal: buffers.protectUnion ? cropOf(data, w, channels, protectRect) : null,
-      coverage,
-      regionCounts,
-      release: () => arena.give(pixelsBuffer, buffers.protectUnion),
-    };
+    return { pixels: buffers.pixels, protectUnion: buffers.protectUnion, ...facts, release: () => arena.give(buffers.protectUnion) };
   } catch (err) {
-    arena.give(pixelsBuffer, buffers.scratch, buffers.scratch2, buffers.protectUnion);
+    arena.give(buffers.scratch, buffers.scratch2, buffers.protectUnion);
     throw err;
   }
 }
@@ -95,7 +81,7 @@ interface Buffers {
   pixels: Uint8Array;
   /** The current operation's region, then its alpha. */
   scratch: Uint8Array;
-  /** Blurred crops are copied here so the worker reads them in place rather than receiving a structured clone. */
+  /** The feather's blurred crop (written by a kernel thread). */
   scratch2: Uint8Array;
   protectUnion: Uint8Array | null;
 }
@@ -104,7 +90,7 @@ async function applyOperations(
   input: RenderInput,
   opts: RenderOptions,
   buf: Buffers,
-): Promise<{ coverage: Map<string, number>; regionCounts: Map<string, number>; protectRect: Rect }> {
+): Promise<Pick<Rendered, 'coverage' | 'regionCounts' | 'protectRect' | 'protectOriginal'>> {
   const { image, params } = input;
   const { pool, signal } = opts;
   const { width, height, channels } = image;
@@ -124,6 +110,8 @@ async function applyOperations(
     coverage.set(id, fraction(await pool.run('unionInto', [protectUnion!, scratch, width, rect], signal)));
     protectRect = unionRect(protectRect, rect);
   }
+  // The checks compare the protected pixels with the original's: a crop of them, taken before any edit.
+  const protectOriginal = protectUnion ? cropOf(pixels, width, channels, protectRect) : null;
 
   for (const [index, op] of params.operations.entries()) {
     step(`operation ${index} ${op.op} ${op.concept}`);
@@ -136,13 +124,15 @@ async function applyOperations(
 
     // recolor's mean L* is taken over the whole (unfeathered) region, before this operation changes anything.
     const target = op.op === 'recolor' ? rgbToLab(parseHex(op.color)) : null;
-    const meanL = target ? await pool.run('meanLightness', [pixels, channels, scratch, width, rect], signal) : 0;
+    const meanL = target ? await pool.run('meanLightness', [pixels, channels, scratch, width, rect, region.count], signal) : 0;
 
+    // The feather's alpha: labAffine computes it as it goes; the other edits take it from a pass of featherAlpha.
+    let feather: Feather | null = null;
     if (params.feather_px > 0) {
       const crop = growRect(rect, params.feather_px + 1, width, height);
-      const { blurred, flatLevel } = await blurredRegion(scratch, width, height, crop, params.feather_px);
-      scratch2.set(blurred);
-      await pool.run('featherAlpha', [scratch, width, scratch2, crop, flatLevel], signal);
+      const flatLevel = await pool.run('blurRegionInto', [scratch, width, height, crop, params.feather_px, scratch2], signal);
+      feather = { blurred: scratch2, crop, flatLevel };
+      if (op.op === 'replace' || op.op === 'blur') await pool.run('featherAlpha', [scratch, width, scratch2, crop, flatLevel], signal);
     }
 
     let affine: LabAffine | null = null;
@@ -168,10 +158,10 @@ async function applyOperations(
         throw new Error(`unknown operation ${JSON.stringify(never)}`);
       }
     }
-    if (affine) await pool.run('labAffine', [pixels, channels, scratch, width, rect, affine], signal);
+    if (affine) await pool.run('labAffine', [pixels, channels, scratch, width, rect, affine, feather], signal);
   }
   throwIfAborted(signal);
-  return { coverage, regionCounts, protectRect };
+  return { coverage, regionCounts, protectRect, protectOriginal };
 }
 
 /** The pixels of `rect` as a shared crop (rows of the rect's width). */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { deltaE2000 } from '../../activities/rules/ciede2000';
 import { rgbToLab } from '../../activities/rules/color';
-import { countChanged, featherAlpha, meanLightness, regionColour, type Rect } from '../../activities/rules/kernels';
+import { countChanged, featherAlpha, labAffine, meanLightness, regionColour, type Rect } from '../../activities/rules/kernels';
 
 const WIDTH = 61;
 const HEIGHT = 37;
@@ -25,26 +25,52 @@ function scene(seed: number, rect: Rect): { img: Uint8Array; region: Uint8Array 
 const RECT: Rect = { x0: 7, y0: 3, x1: 52, y1: 30 };
 
 describe('rule kernels', () => {
-  it('meanLightness is the mean CIELAB L* of the region (within 0.002)', () => {
+  it('meanLightness is the mean CIELAB L* of the region (within 0.002), over every step-th pixel when sampled', () => {
     for (let seed = 1; seed <= 4; seed++) {
       const { img, region } = scene(seed, RECT);
-      let sum = 0;
-      let n = 0;
-      for (let i = 0; i < region.length; i++) {
-        if (region[i] === 0) continue;
-        sum += rgbToLab([img[3 * i], img[3 * i + 1], img[3 * i + 2]])[0];
-        n++;
+      const count = region.reduce((n, v) => n + (v ? 1 : 0), 0);
+      assert.ok(count > 500);
+      for (const maxSamples of [count, 200, 9]) {
+        const step = Math.max(1, Math.floor(count / maxSamples));
+        let seen = 0;
+        let sum = 0;
+        let n = 0;
+        for (let i = 0; i < region.length; i++) {
+          if (region[i] === 0 || seen++ % step !== 0) continue;
+          sum += rgbToLab([img[3 * i], img[3 * i + 1], img[3 * i + 2]])[0];
+          n++;
+        }
+        // Word-aligned (four pixels at a time) and not.
+        for (const offset of [0, 1]) {
+          const r = new Uint8Array(new ArrayBuffer(region.length + 8), offset, region.length);
+          r.set(region);
+          const got = meanLightness(img, 3, r, WIDTH, RECT, count, maxSamples);
+          assert.ok(Math.abs(got - sum / n) < 0.002, `seed ${seed} maxSamples ${maxSamples} offset ${offset}: ${got} vs ${sum / n}`);
+        }
       }
-      assert.ok(n > 500);
-      const got = meanLightness(img, 3, region, WIDTH, RECT);
-      assert.ok(Math.abs(got - sum / n) < 0.002, `seed ${seed}: ${got} vs ${sum / n}`);
     }
-    // Every channel code alone, and black and white: the tables' extremes.
+    // Black, white, each primary, near-black: the tables' extremes.
     for (const rgb of [[0, 0, 0] as const, [255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255], [1, 1, 1], [9, 10, 11]]) {
       const img = Uint8Array.from({ length: 12 }, (_, i) => rgb[i % 3]);
-      const got = meanLightness(img, 3, new Uint8Array([255, 0, 255, 255]), 2, { x0: 0, y0: 0, x1: 2, y1: 2 });
+      const got = meanLightness(img, 3, new Uint8Array([255, 0, 255, 255]), 2, { x0: 0, y0: 0, x1: 2, y1: 2 }, 3);
       assert.ok(Math.abs(got - rgbToLab([rgb[0], rgb[1], rgb[2]])[0]) < 0.002, `${rgb}: ${got}`);
     }
+  });
+
+  it('labAffine with a feather writes what featherAlpha then labAffine write', () => {
+    const { img, region } = scene(8, RECT);
+    const rnd = generator(88);
+    const crop = { x0: RECT.x0 - 2, y0: RECT.y0 - 2, x1: RECT.x1 + 2, y1: RECT.y1 + 2 };
+    const blurred = Uint8Array.from({ length: (crop.x1 - crop.x0) * (crop.y1 - crop.y0) }, () => (rnd(3) === 0 ? rnd(256) : 251));
+    const affine = { kL: 0.9, oL: 4, m00: 0.3, m01: 0.1, m10: -0.1, m11: 0.3, oa: -12, ob: 20 };
+    const twoPasses = img.slice();
+    const alpha = region.slice();
+    featherAlpha(alpha, WIDTH, blurred, crop, 251);
+    labAffine(twoPasses, 3, alpha, WIDTH, RECT, affine);
+    const fused = img.slice();
+    labAffine(fused, 3, region, WIDTH, RECT, affine, { blurred, crop, flatLevel: 251 });
+    assert.notDeepEqual(fused, img);
+    assert.deepEqual(fused, twoPasses);
   });
 
   it('countChanged compares a crop of the original with the image, inside the mask and over the tolerance only', () => {
