@@ -14,6 +14,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Transform, type Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { createGetPresigner } from './getPresigner';
 
 /** What the storage module needs from the config. */
@@ -148,7 +149,8 @@ export function createStorage(cfg: StorageConfig): Storage {
           (out.Body as { destroy?: () => void } | undefined)?.destroy?.(); // stop the download: the size is enough
           throw new ObjectTooLargeError(key, out.ContentLength ?? 0, opts.maxBytes);
         }
-        return Buffer.from(await out.Body!.transformToByteArray());
+        // One Buffer from the chunks (transformToByteArray, then Buffer.from, copied the object twice).
+        return await buffer(out.Body as Readable);
       } catch (err) {
         if (isNotFound(err)) throw new ObjectNotFoundError(key);
         throw err;
