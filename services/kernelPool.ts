@@ -1,8 +1,9 @@
 /**
- * A small pool of worker threads running named kernels — pure functions of a kernel table module — so pixel and mask
+ * A small pool of worker threads running named kernels — functions of a kernel table module — so pixel and mask
  * loops never block the event loop that carries an activity's heartbeats and cancellation (the rule engine's kernels
- * on a CPU worker, the segmenter's post-processing on a GPU worker). Arrays a kernel writes must live in
- * SharedArrayBuffers (see sharedBytes); other arguments and results are structured-cloned.
+ * on a CPU worker, the segmenter's post-processing on a GPU worker). A kernel may be async (the rule engine's decode
+ * and blur call libvips); a thread runs one kernel at a time. Arrays a kernel writes must live in SharedArrayBuffers
+ * (see sharedBytes); other arguments and results are structured-cloned.
  */
 import { Worker } from 'node:worker_threads';
 import { extname, join } from 'node:path';

@@ -1,7 +1,8 @@
 /**
- * Applies RuleParams to decoded pixels: for each operation in order, region = its concept's mask minus the union of
- * the protect masks, optionally feathered inward, then the edit. Pixel loops run on the kernel pool (shared memory);
- * decoding, blurring and cropping are libvips (sharp). Pixels with alpha 0 are never written.
+ * Applies RuleParams to decoded pixels, in place: for each operation in order, region = its concept's mask minus the
+ * union of the protect masks, optionally feathered inward, then the edit. Pixel loops and the feather's blur (libvips)
+ * run on the kernel pool, in shared memory; the blur operation's crop is blurred by libvips here. Pixels with alpha 0
+ * are never written.
  */
 import sharp from 'sharp';
 import type { RuleParams } from '../../domain/ruleParams';
