@@ -14,7 +14,8 @@
  * through its step hook), for where an applyRule's CPU goes.
  *
  * "Before" is the code as it was before the cost work (commit BEFORE_REF, extracted from git into .data/bench/) run by
- * the same measuring code in the same run; "after" is this checkout. Each is compiled as the images are
+ * the same measuring code in the same run, both activities in one process as one GPU worker ran them; "after" is this
+ * checkout, `segment` and `applyRule` each in a process of its own, as the GPU and CPU fleets run them. Each is compiled as the images are
  * (scripts/build.ts, without the type check) and runs as JavaScript with plain node in its own child process, as the
  * workers do: under ts-node a process also holds TypeScript's compiler, a heap every full collection marks (measured:
  * 0.15–0.22 CPU-s more per item, on both sides; bench/README). Drop the before column once its figures are
