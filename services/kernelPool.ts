@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { extname, join } from 'node:path';
 
-/** A kernel table: name -> pure function (the module exports it as `KERNELS`). */
+/** A kernel table: name -> function, sync or async (the module exports it as `KERNELS`). */
 
 export type KernelTable = Record<string, (...args: any[]) => unknown>;
 

@@ -98,9 +98,10 @@ export class RuleRenderError extends Error {
   }
 }
 
-// sharp checks its arguments before any work and words every refusal "Expected … for <name> but received …".
+// sharp checks its arguments before any work and words every refusal "Expected … for <name> but received …" (from a
+// kernel thread, after "kernel <name> failed: Error: ").
 function asRenderError(err: unknown): unknown {
-  return err instanceof Error && /^Expected .* for \w+ but received /.test(err.message) ? new RuleRenderError(err.message) : err;
+  return err instanceof Error && /(^|Error: )Expected .* for \w+ but received /.test(err.message) ? new RuleRenderError(err.message) : err;
 }
 
 /** The rule engine the activities use. */

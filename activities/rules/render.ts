@@ -9,7 +9,7 @@ import type { RuleParams } from '../../domain/ruleParams';
 import type { RawImage } from '../../services/image/inputImage';
 import { parseHex, rgbToLab } from './color';
 import { growRect } from './feather';
-import { sharedBytes, type KernelPool } from './kernelPool';
+import type { KernelPool } from './kernelPool';
 import { SharedArena } from './sharedArena';
 import { EMPTY_RECT, unionRect, type Feather, type LabAffine, type Rect } from './kernels';
 import { adjustAffine, recolorAffine } from './operations';
@@ -49,7 +49,7 @@ export interface Rendered {
   coverage: Map<string, number>;
   /** Concept -> pixels of its region (its mask minus the protect union), for every operation's concept. */
   regionCounts: Map<string, number>;
-  /** Hands the shared buffers it took (protectUnion included) back to the arena. */
+  /** Hands the shared buffers it took (protectUnion and protectOriginal's included) back to the arena. */
   release(): void;
 }
 
@@ -66,13 +66,15 @@ export async function renderRule(input: RenderInput, opts: RenderOptions): Promi
     scratch: arena.take(width * height),
     scratch2: arena.take(width * height),
     protectUnion: input.protect.length > 0 ? arena.take(width * height, true) : null,
+    cropBuffer: null,
   };
   try {
-    const facts = await applyOperations(input, opts, buffers);
+    const facts = await applyOperations(input, opts, arena, buffers);
     arena.give(buffers.scratch, buffers.scratch2);
-    return { pixels: buffers.pixels, protectUnion: buffers.protectUnion, ...facts, release: () => arena.give(buffers.protectUnion) };
+    const release = () => arena.give(buffers.protectUnion, buffers.cropBuffer);
+    return { pixels: buffers.pixels, protectUnion: buffers.protectUnion, ...facts, release };
   } catch (err) {
-    arena.give(buffers.scratch, buffers.scratch2, buffers.protectUnion);
+    arena.give(buffers.scratch, buffers.scratch2, buffers.protectUnion, buffers.cropBuffer);
     throw err;
   }
 }
@@ -85,11 +87,14 @@ interface Buffers {
   /** The feather's blurred crop (written by a kernel thread). */
   scratch2: Uint8Array;
   protectUnion: Uint8Array | null;
+  /** The arena buffer protectOriginal starts, once taken. */
+  cropBuffer: Uint8Array | null;
 }
 
 async function applyOperations(
   input: RenderInput,
   opts: RenderOptions,
+  arena: SharedArena,
   buf: Buffers,
 ): Promise<Pick<Rendered, 'coverage' | 'regionCounts' | 'protectRect' | 'protectOriginal'>> {
   const { image, params } = input;
@@ -112,7 +117,19 @@ async function applyOperations(
     protectRect = unionRect(protectRect, rect);
   }
   // The checks compare the protected pixels with the original's: a crop of them, taken before any edit.
-  const protectOriginal = protectUnion ? cropOf(pixels, width, channels, protectRect) : null;
+  let protectOriginal: Uint8Array | null = null;
+  if (protectUnion) {
+    const rowBytes = (protectRect.x1 - protectRect.x0) * channels;
+    const length = rowBytes * (protectRect.y1 - protectRect.y0);
+    // From the arena in a few sizes per octave (≤ 12.5 % over), so crops of any size are recycled like the other buffers.
+    const unit = 2 ** Math.max(16, Math.floor(Math.log2(Math.max(1, length))) - 3);
+    buf.cropBuffer = arena.take(Math.max(1, Math.ceil(length / unit)) * unit);
+    protectOriginal = buf.cropBuffer.subarray(0, length);
+    for (let y = protectRect.y0; y < protectRect.y1; y++) {
+      const start = (y * width + protectRect.x0) * channels;
+      protectOriginal.set(pixels.subarray(start, start + rowBytes), (y - protectRect.y0) * rowBytes);
+    }
+  }
 
   for (const [index, op] of params.operations.entries()) {
     step(`operation ${index} ${op.op} ${op.concept}`);
@@ -163,17 +180,6 @@ async function applyOperations(
   }
   throwIfAborted(signal);
   return { coverage, regionCounts, protectRect, protectOriginal };
-}
-
-/** The pixels of `rect` as a shared crop (rows of the rect's width). */
-function cropOf(data: Uint8Array, width: number, channels: number, rect: Rect): Uint8Array {
-  const rowBytes = (rect.x1 - rect.x0) * channels;
-  const crop = sharedBytes(Math.max(0, rowBytes * (rect.y1 - rect.y0)));
-  for (let y = rect.y0; y < rect.y1; y++) {
-    const start = (y * width + rect.x0) * channels;
-    crop.set(data.subarray(start, start + rowBytes), (y - rect.y0) * rowBytes);
-  }
-  return crop;
 }
 
 /** libvips' smallest Gaussian σ; API.md allows any σ in (0, 50]. */
