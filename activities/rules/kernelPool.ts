@@ -5,7 +5,7 @@ import 'sharp';
 import { WorkerKernelPool } from '../../services/kernelPool';
 import type { KERNELS } from './kernelTable';
 
-export { sharedBytes, sharedCopy } from '../../services/kernelPool';
+export { sharedBytes, sharedCopy, zeroFill } from '../../services/kernelPool';
 
 /** Runs the rule kernels (kernelTable.ts) on up to `size` worker threads. */
 export class KernelPool extends WorkerKernelPool<typeof KERNELS> {

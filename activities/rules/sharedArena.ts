@@ -3,7 +3,7 @@
  * collect it, and a 12 MP item needs ~100 MB of them: without reuse a worker's RSS grows by that much per item until
  * a collection (measured: +440 MB after 8 items). Buffers come back after each item and are handed out again.
  */
-import { sharedBytes } from './kernelPool';
+import { sharedBytes, zeroFill } from './kernelPool';
 
 /** A free list of shared byte buffers by exact length, holding at most `maxBytes` in total. */
 export class SharedArena {
@@ -18,7 +18,7 @@ export class SharedArena {
     const buf = list?.pop();
     if (!buf) return sharedBytes(length);
     this.held -= length;
-    if (zero) buf.fill(0);
+    if (zero) zeroFill(buf);
     return buf;
   }
 

@@ -1,4 +1,5 @@
 /** Mask resampling shared by the segmenter and the rule kernels: pure, no native modules (it runs in kernel threads). */
+import { zeroFill } from '../kernelPool';
 
 /**
  * A mask resampled into `dst` (dw × dh): bilinear, half-pixel centres, re-binarized at half (as the SAM3 decoders
@@ -44,11 +45,17 @@ export function resampleMaskBounded(src: Uint8Array, sw: number, sh: number, dst
     if (y < by0) by0 = y;
     by1 = y + 1;
   }
-  dst.fill(0, 0, dw * dh);
-  if (bx1 === 0) return { x0: 0, y0: 0, x1: 0, y1: 0 };
+  if (bx1 === 0) {
+    zeroFill(dst, 0, dw * dh);
+    return { x0: 0, y0: 0, x1: 0, y1: 0 };
+  }
   const xs = axis(sw, dw);
   const ys = axis(sh, dh);
   const rect = { x0: xs.first(bx0), y0: ys.first(by0), x1: xs.last(bx1), y1: ys.last(by1) };
+  // resampleRect writes every pixel of the rectangle: only the rest is cleared (dst is a recycled buffer).
+  zeroFill(dst, 0, rect.y0 * dw + rect.x0);
+  for (let y = rect.y0; y < rect.y1 - 1; y++) zeroFill(dst, y * dw + rect.x1, (y + 1) * dw + rect.x0);
+  zeroFill(dst, (rect.y1 - 1) * dw + rect.x1, dw * dh);
   resampleRect(src, sw, sh, dst, dw, dh, xs, ys, rect);
   return rect;
 }

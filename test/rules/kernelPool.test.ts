@@ -1,6 +1,6 @@
 /** The kernel worker pool and the shared-buffer arena. */
 import assert from 'node:assert/strict';
-import { KernelPool, sharedBytes } from '../../activities/rules/kernelPool';
+import { KernelPool, sharedBytes, zeroFill } from '../../activities/rules/kernelPool';
 import { SharedArena } from '../../activities/rules/sharedArena';
 
 describe('kernel pool', function () {
@@ -22,6 +22,37 @@ describe('kernel pool', function () {
     await assert.rejects(pool.run('coverage', [new Uint8Array(4)], controller.signal), /cancelled/);
     await assert.rejects(pool.run('regionOf', [null as unknown as Uint8Array, null, 3]), /kernel regionOf failed/);
     assert.equal(await pool.run('coverage', [Uint8Array.from([255, 0])]), 0.5, 'the pool still works');
+  });
+});
+
+describe('zeroFill', () => {
+  it('zeroes exactly [start, end) of shared and plain views at every alignment', () => {
+    let cases = 0;
+    for (const shared of [true, false]) {
+      for (let offset = 0; offset < 4; offset++) {
+        for (const [start, end] of [
+          [0, 0],
+          [0, 1],
+          [1, 3],
+          [0, 37],
+          [3, 29],
+          [5, 6],
+          [2, 40],
+          [8, 16],
+        ]) {
+          const buffer = shared ? new SharedArrayBuffer(48) : new ArrayBuffer(48);
+          const bytes = new Uint8Array(buffer, offset, 40).fill(9);
+          zeroFill(bytes, start, end);
+          bytes.forEach((v, i) => assert.equal(v, i >= start && i < end ? 0 : 9, `offset ${offset}, [${start}, ${end}), byte ${i}`));
+          assert.ok(
+            new Uint8Array(buffer).subarray(offset + 40).every((v) => v === 0),
+            'nothing past the view is written',
+          );
+          cases++;
+        }
+      }
+    }
+    assert.equal(cases, 64);
   });
 });
 

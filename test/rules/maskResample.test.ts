@@ -77,7 +77,9 @@ describe('resampleMaskBounded', () => {
         const src = blobs(sw, sh, seed * 7919 + sw, seed % 2 === 0);
         const want = new Uint8Array(dw * dh);
         resampleMaskInto(src, sw, sh, want, dw, dh);
-        const got = new Uint8Array(dw * dh).fill(7); // a recycled buffer: stale bytes everywhere
+        // A recycled shared buffer: stale bytes everywhere, and (odd seeds) a view at an unaligned offset.
+        const offset = seed % 2;
+        const got = new Uint8Array(new SharedArrayBuffer(dw * dh + offset), offset, dw * dh).fill(7);
         const rect = resampleMaskBounded(src, sw, sh, got, dw, dh);
         assert.deepEqual(got, want, `${sw}×${sh} -> ${dw}×${dh}, seed ${seed}`);
         for (let y = 0; y < dh; y++)
@@ -96,11 +98,12 @@ describe('resampleMaskBounded', () => {
     assert.ok(dst.every((v) => v === 0));
     const one = new Uint8Array(10 * 10);
     one[5 * 10 + 5] = 255;
-    const rect = resampleMaskBounded(one, 10, 10, dst, 40, 40);
+    const square = new Uint8Array(40 * 40).fill(9);
+    const rect = resampleMaskBounded(one, 10, 10, square, 40, 40);
     assert.ok(
       rect.x1 - rect.x0 <= 12 && rect.y1 - rect.y0 <= 12,
       `a single source pixel maps to a few destination pixels: ${JSON.stringify(rect)}`,
     );
-    assert.ok(dst.some((v) => v === 255));
+    assert.ok(square.some((v) => v === 255));
   });
 });
