@@ -10,7 +10,7 @@ import { parseConfig, type Config } from '../domain/config';
 import { createLogger } from '../services/logger';
 import { createStorage } from '../services/storage';
 import { activityMetricsInterceptor, installWorkerRuntime } from '../services/telemetry';
-import { runMain, serveWorker } from '../services/workerProcess';
+import { CPU_WORKER_NODE_FLAGS, runMain, serveWorker } from '../services/workerProcess';
 import { createExportBuildActivities } from './exportActivities';
 import { createCpuActivities } from './ruleActivities';
 import { KernelPool } from './rules/kernelPool';
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
     logger,
     create: (connection) => createCpuWorker(connection, config),
     started: { taskQueue: config.CPU_TASK_QUEUE, concurrency: cpuConcurrency(config) },
+    nodeFlags: CPU_WORKER_NODE_FLAGS,
   });
 }
 

@@ -19,7 +19,9 @@
  * (scripts/build.ts, without the type check) and runs as JavaScript with plain node in its own child process, as the
  * workers do: under ts-node a process also holds TypeScript's compiler, a heap every full collection marks (measured:
  * 0.15–0.22 CPU-s more per item, on both sides; bench/README). Drop the before column once its figures are
- * recorded in the issue. The last line is for scripts.
+ * recorded in the issue. The `applyRule` process starts with the CPU worker's node flags (services/workerProcess.ts
+ * CPU_WORKER_NODE_FLAGS), as its image does. Activity figures are means over the repeats (the collections and page
+ * faults of every few items are charged), stage figures medians. The last line is for scripts.
  * `--png-levels 3,1` adds rows of this checkout's PNG path at zlib levels (RESULT_PNG_LEVEL 1–9; the default is fast), with
  * file sizes.
  */
@@ -39,6 +41,7 @@ import { ensureModelFixture } from '../scripts/model-fixture/generate';
 import { compileTree } from '../scripts/build';
 import { startS3, type S3Server } from '../scripts/stack';
 import type { StorageConfig } from '../services/storage';
+import { CPU_WORKER_NODE_FLAGS } from '../services/workerProcess';
 import { BENCH_SIZE, makeScene } from './scene';
 
 // The AWS SDK warns in every process that its Node 20 support ends in 2027; the project targets Node 20 on purpose.
@@ -111,6 +114,8 @@ function meterModel(): { take(): number } {
 const WARM_RUNS = 4;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** Activity figures are means: a collection or a page-fault storm every few items is part of what an item costs. */
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** The rule engine's stages, as its step hook marks them. */
 const STAGES = ['decode', 'render', 'encode', 'checks'] as const;
@@ -188,7 +193,7 @@ async function child(spec: ChildSpec): Promise<void> {
     if (spec.run === 'segment') {
       await closePostPool();
       storage.destroy();
-      const row: Row = { segment: median(seg), model: median(modelCpu), applyRule: {}, stages: {}, masks };
+      const row: Row = { segment: mean(seg), model: mean(modelCpu), applyRule: {}, stages: {}, masks };
       console.log(JSON.stringify(row));
       return;
     }
@@ -207,7 +212,7 @@ async function child(spec: ChildSpec): Promise<void> {
     for (let i = 0; i < WARM_RUNS; i++) await run();
     const xs: number[] = [];
     for (let i = 0; i < spec.repeats; i++) xs.push((await cpuOf(run)).cpu);
-    applyRule[format] = median(xs);
+    applyRule[format] = mean(xs);
   }
   // The engine alone, per stage: the same original and masks, CPU sampled at each step the engine announces.
   const engine = createRuleEngine(engineOptions);
@@ -242,13 +247,13 @@ async function child(spec: ChildSpec): Promise<void> {
   await pool.close();
   await closePostPool();
   storage.destroy();
-  const row: Row = { segment: median(seg), model: median(modelCpu), applyRule, stages, resultBytes };
+  const row: Row = { segment: mean(seg), model: mean(modelCpu), applyRule, stages, resultBytes };
   console.log(JSON.stringify(row));
 }
 
 /** Runs the measuring code of this file, compiled, in a child process on the compiled code under `spec.root`. */
-function measure(spec: ChildSpec): Row {
-  const out = execFileSync(process.execPath, [join(AFTER_DIST, 'bench', 'itemCost.js'), '--child', JSON.stringify(spec)], {
+function measure(spec: ChildSpec, nodeFlags: readonly string[] = []): Row {
+  const out = execFileSync(process.execPath, [...nodeFlags, join(AFTER_DIST, 'bench', 'itemCost.js'), '--child', JSON.stringify(spec)], {
     cwd: ROOT,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -270,7 +275,7 @@ function beforeTree(): string {
 }
 
 async function main(): Promise<void> {
-  const repeats = Number(arg('repeats', '3'));
+  const repeats = Number(arg('repeats', '12'));
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   const modelDir = join(ROOT, '.data', 'bench', 'model-fixture');
@@ -296,7 +301,7 @@ async function main(): Promise<void> {
     await storage.put(item.inputKey, jpeg, 'image/jpeg');
     storage.destroy();
     console.log(
-      `scene ${width}×${height} JPEG q92 ${(jpeg.length / 2 ** 20).toFixed(1)} MiB; ${repeats} repeats per figure (median); load ${loadAverage()}`,
+      `scene ${width}×${height} JPEG q92 ${(jpeg.length / 2 ** 20).toFixed(1)} MiB; ${repeats} repeats per figure (activities: mean, stages: median); load ${loadAverage()}`,
     );
 
     const common = { storage: s3.storageConfig, modelDir, item, repeats };
@@ -308,7 +313,8 @@ async function main(): Promise<void> {
     const before = measure({ ...common, root: beforeRoot, formats: ['png'], run: 'both' });
     const segmented = measure({ ...common, root: AFTER_DIST, formats: [], run: 'segment' });
     const onCpuWorker = (formats: OutputFormat[], pngLevel?: number): Row => ({
-      ...measure({ ...common, root: AFTER_DIST, formats, run: 'applyRule', masks: segmented.masks, pngLevel }),
+      // With the CPU worker's node flags, as its image starts it.
+      ...measure({ ...common, root: AFTER_DIST, formats, run: 'applyRule', masks: segmented.masks, pngLevel }, CPU_WORKER_NODE_FLAGS),
       segment: segmented.segment,
       model: segmented.model,
     });

@@ -16,11 +16,12 @@ import { DEV_MODEL_DIR, ensureModelFixture } from './model-fixture/generate';
 import { startRunpodLocal, type RunpodLocal } from './runpod-local';
 import { prefixedLogger, startProcess, type ManagedProcess } from './stack/process';
 import { REPO_ROOT, startStack, type Stack } from './stack';
+import { CPU_WORKER_NODE_FLAGS } from '../services/workerProcess';
 
-const APPS = [
+const APPS: { name: string; entry: string; nodeFlags?: readonly string[] }[] = [
   { name: 'api', entry: 'api/server.ts' },
   { name: 'worker', entry: 'activities/worker.ts' },
-  { name: 'cpu', entry: 'activities/cpuWorker.ts' },
+  { name: 'cpu', entry: 'activities/cpuWorker.ts', nodeFlags: CPU_WORKER_NODE_FLAGS },
   { name: 'gpu', entry: 'gpu-activities/worker.ts' },
 ];
 
@@ -50,11 +51,11 @@ function loadConfig(): Config {
 }
 
 /** Runs a node entry file with ts-node, its output prefixed with `name`. */
-function runTs(name: string, args: string[], env: NodeJS.ProcessEnv): ManagedProcess {
+function runTs(name: string, args: string[], env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): ManagedProcess {
   return startProcess({
     name,
     command: process.execPath,
-    args: ['-r', 'ts-node/register/transpile-only', ...args],
+    args: [...nodeFlags, '-r', 'ts-node/register/transpile-only', ...args],
     cwd: REPO_ROOT,
     env,
   });
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
       say(`${app.entry} not found: ${app.name} not started`);
       continue;
     }
-    const proc = runTs(app.name, [app.entry], env);
+    const proc = runTs(app.name, [app.entry], env, app.nodeFlags);
     apps.push(proc);
     void proc.exited.then((e) => {
       if (proc.stopping || shuttingDown) return;

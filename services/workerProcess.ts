@@ -9,6 +9,16 @@ export interface RunnableWorker {
 }
 
 /**
+ * Node flags the CPU worker runs with: its Dockerfile CMD, `npm run cpu-worker`, scripts/dev.ts, the spawned-process
+ * tests and bench:item-cost start it so (test/deploy checks that they agree). V8 sets the old generation's first
+ * collection limit from the small heap a worker starts with (~40 MB, 64 MB limit); an item's downloads, result and
+ * preview Buffers then bring on a full mark-compact about once per item (~30 ms of CPU with its concurrent marking).
+ * A first limit of 128 MB leaves collections to when garbage has built up: measured on applyRule (12 MP, PNG), 3
+ * mark-compacts in 20 items instead of 27, and 0.04–0.07 CPU-s less per item (bench/README, item cost).
+ */
+export const CPU_WORKER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
+
+/**
  * Connects, creates the worker, logs `<name> started` with `started`, and runs it until SIGINT/SIGTERM — the SDK turns
  * those into `worker.shutdown()` and `run()` resolves once in-flight tasks have finished (up to the worker's
  * shutdownGraceTime) — then releases what the worker holds and the connection.
@@ -19,8 +29,12 @@ export async function serveWorker(opts: {
   logger: Logger;
   create(connection: NativeConnection): Promise<RunnableWorker>;
   started: Record<string, unknown>;
+  /** Node flags the process should have been started with (a warning names the missing ones). */
+  nodeFlags?: readonly string[];
 }): Promise<void> {
   const { logger } = opts;
+  const missing = (opts.nodeFlags ?? []).filter((flag) => !process.execArgv.includes(flag));
+  if (missing.length > 0) logger.warn({ missing }, `${opts.name} started without its node flags: it runs, at a higher CPU cost per item`);
   const connection = await NativeConnection.connect({ address: opts.address });
   try {
     const { worker, close } = await opts.create(connection);

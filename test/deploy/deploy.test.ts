@@ -11,6 +11,7 @@ import YAML from 'yaml';
 import { CONFIG_KEYS, parseConfig } from '../../domain/config';
 import { JOB_SEARCH_ATTRIBUTES } from '../../workflows/contract';
 import { RUNTIME_FOLDERS } from '../../scripts/build';
+import { CPU_WORKER_NODE_FLAGS } from '../../services/workerProcess';
 import { builtTree } from '../support/build';
 
 type Obj = Record<string, any>;
@@ -89,7 +90,8 @@ function assertPinned(image: string, where: string) {
 /** `node dist/<x>.js` -> the TypeScript source tsc compiles it from must exist. */
 function assertNodeEntry(command: string[], where: string) {
   assert.equal(command[0], 'node', `${where}: ${JSON.stringify(command)} does not run node`);
-  const m = /^dist\/(.+)\.js$/.exec(command[1] ?? '');
+  const file = command.slice(1).find((arg) => !arg.startsWith('--'));
+  const m = /^dist\/(.+)\.js$/.exec(file ?? '');
   assert.ok(m, `${where}: ${JSON.stringify(command)} does not run a file under dist/`);
   assert.ok(exists(`${m[1]}.ts`), `${where}: ${command[1]} has no source ${m[1]}.ts`);
 }
@@ -367,14 +369,20 @@ describe('deploy manifests', () => {
       }
     });
 
+    /** Targets started with node flags of their own (services/workerProcess.ts). */
+    const NODE_FLAGS: Record<string, readonly string[]> = { 'cpu-worker': CPU_WORKER_NODE_FLAGS };
+
     it('starts each target with the entry point tsc produces from its source', () => {
       for (const [target, entry] of Object.entries(TARGETS)) {
         const cmd = find(target, 'CMD');
         assert.ok(cmd, `${target} has no CMD`);
         const argv = JSON.parse(cmd.args);
-        assert.deepEqual(argv, ['node', entry], target);
+        assert.deepEqual(argv, ['node', ...(NODE_FLAGS[target] ?? []), entry], target);
         assertNodeEntry(argv, target);
       }
+      // `npm run cpu-worker` starts it with the same flags.
+      const script: string = JSON.parse(read('package.json')).scripts['cpu-worker'];
+      assert.equal(script, `node ${CPU_WORKER_NODE_FLAGS.join(' ')} -r ts-node/register/transpile-only activities/cpuWorker.ts`);
       const tsconfig = JSON.parse(read('tsconfig.json')).compilerOptions;
       assert.equal(tsconfig.outDir, 'dist');
       assert.equal(tsconfig.rootDir, '.');

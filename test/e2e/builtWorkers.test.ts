@@ -34,6 +34,8 @@ describe('built system (compiled JavaScript, plain node)', function () {
       const job = await startJob(built, 3, [800, 600]);
       await assertCompletedOnce(built, db.ds, job, 3);
       for (const proc of procs) assert.equal(proc.exitInfo, null, `${proc.name} is still running`);
+      // Started as its image starts it (CPU_WORKER_NODE_FLAGS), the CPU worker finds its flags.
+      assert.doesNotMatch(procs[3].recentOutput().join('\n'), /started without its node flags/);
     } finally {
       await Promise.all(procs.map((p) => p.stop(2000)));
       await system.close();

@@ -2,13 +2,14 @@
 import { join } from 'node:path';
 import { startProcess, type ManagedProcess } from '../../scripts/stack/process';
 import type { TestSystem } from './stack';
+import { CPU_WORKER_NODE_FLAGS } from '../../services/workerProcess';
 import { TEST_MODEL_DIR } from './stack';
 
 const ROOT = join(__dirname, '..', '..');
 const ENTRIES = {
   api: { file: 'api/server.ts', ready: 'API listening' },
   worker: { file: 'activities/worker.ts', ready: 'orchestration worker started' },
-  'cpu-worker': { file: 'activities/cpuWorker.ts', ready: 'cpu worker started' },
+  'cpu-worker': { file: 'activities/cpuWorker.ts', ready: 'cpu worker started', nodeFlags: CPU_WORKER_NODE_FLAGS },
   'gpu-worker': { file: 'gpu-activities/worker.ts', ready: 'gpu worker started' },
 } as const;
 
@@ -28,7 +29,10 @@ export async function spawnWorker(
   const proc = startProcess({
     name: kind,
     command: process.execPath,
-    args: opts.root ? [join(opts.root, entry.file.replace(/\.ts$/, '.js'))] : ['-r', 'ts-node/register/transpile-only', entry.file],
+    args: [
+      ...('nodeFlags' in entry ? entry.nodeFlags : []),
+      ...(opts.root ? [join(opts.root, entry.file.replace(/\.ts$/, '.js'))] : ['-r', 'ts-node/register/transpile-only', entry.file]),
+    ],
     cwd: ROOT,
     env: {
       ...process.env,
