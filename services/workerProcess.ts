@@ -19,6 +19,16 @@ export interface RunnableWorker {
 export const CPU_WORKER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
 
 /**
+ * The flags of `wanted` a process started with `execArgv` lacks. A flag is present when the same option (V8 reads `_`
+ * and `-` alike) is given any value.
+ */
+export function missingNodeFlags(wanted: readonly string[], execArgv: readonly string[] = process.execArgv): string[] {
+  const option = (flag: string) => flag.split('=')[0].replace(/_/g, '-');
+  const given = new Set(execArgv.map(option));
+  return wanted.filter((flag) => !given.has(option(flag)));
+}
+
+/**
  * Connects, creates the worker, logs `<name> started` with `started`, and runs it until SIGINT/SIGTERM — the SDK turns
  * those into `worker.shutdown()` and `run()` resolves once in-flight tasks have finished (up to the worker's
  * shutdownGraceTime) — then releases what the worker holds and the connection.
@@ -33,7 +43,7 @@ export async function serveWorker(opts: {
   nodeFlags?: readonly string[];
 }): Promise<void> {
   const { logger } = opts;
-  const missing = (opts.nodeFlags ?? []).filter((flag) => !process.execArgv.includes(flag));
+  const missing = missingNodeFlags(opts.nodeFlags ?? []);
   if (missing.length > 0) logger.warn({ missing }, `${opts.name} started without its node flags: it runs, at a higher CPU cost per item`);
   const connection = await NativeConnection.connect({ address: opts.address });
   try {

@@ -1,5 +1,5 @@
 /** Mask resampling shared by the segmenter and the rule kernels: pure, no native modules (it runs in kernel threads). */
-import { zeroFill } from '../kernelPool';
+import { zeroFill } from '../sharedMemory';
 
 /**
  * A mask resampled into `dst` (dw × dh): bilinear, half-pixel centres, re-binarized at half (as the SAM3 decoders
@@ -22,7 +22,7 @@ export interface MaskRect {
  * `resampleMaskInto`, computed only where the result can be set: a destination pixel is 255 only if one of its four
  * source neighbours is above 127 (an interpolation of values ≤ 127 stays below 127.5), so everything outside the
  * source's set pixels' bounding box, mapped up, is 0 without being computed. Same pixels as `resampleMaskInto`; returns
- * that rectangle (empty when nothing is set), outside which `dst` is all 0.
+ * that rectangle (empty when nothing is set, or when a shrink samples none of the set pixels), outside which `dst` is all 0.
  */
 export function resampleMaskBounded(src: Uint8Array, sw: number, sh: number, dst: Uint8Array, dw: number, dh: number): MaskRect {
   let bx0 = sw;
@@ -52,6 +52,11 @@ export function resampleMaskBounded(src: Uint8Array, sw: number, sh: number, dst
   const xs = axis(sw, dw);
   const ys = axis(sh, dh);
   const rect = { x0: xs.first(bx0), y0: ys.first(by0), x1: xs.last(bx1), y1: ys.last(by1) };
+  // Shrinking several times over can leave set source pixels between destination samples: nothing is set.
+  if (rect.x0 >= rect.x1 || rect.y0 >= rect.y1) {
+    zeroFill(dst, 0, dw * dh);
+    return { x0: 0, y0: 0, x1: 0, y1: 0 };
+  }
   // resampleRect writes every pixel of the rectangle: only the rest is cleared (dst is a recycled buffer).
   zeroFill(dst, 0, rect.y0 * dw + rect.x0);
   for (let y = rect.y0; y < rect.y1 - 1; y++) zeroFill(dst, y * dw + rect.x1, (y + 1) * dw + rect.x0);

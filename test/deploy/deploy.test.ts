@@ -93,7 +93,7 @@ function assertNodeEntry(command: string[], where: string) {
   const file = command.slice(1).find((arg) => !arg.startsWith('--'));
   const m = /^dist\/(.+)\.js$/.exec(file ?? '');
   assert.ok(m, `${where}: ${JSON.stringify(command)} does not run a file under dist/`);
-  assert.ok(exists(`${m[1]}.ts`), `${where}: ${command[1]} has no source ${m[1]}.ts`);
+  assert.ok(exists(`${m[1]}.ts`), `${where}: ${file} has no source ${m[1]}.ts`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -195,6 +195,8 @@ describe('deploy manifests', () => {
       assert.equal(services.api.build.target, 'api');
       assert.equal(services.worker.build.target, 'worker');
       assert.equal(services['cpu-worker'].build.target, 'cpu-worker');
+      // The image's CMD carries the CPU worker's node flags: a command here would drop them.
+      assert.equal(services['cpu-worker'].command, undefined, 'cpu-worker overrides the image CMD');
       assert.equal(services['gpu-worker'].build.target, 'gpu-worker');
     });
 
@@ -622,6 +624,9 @@ describe('deploy manifests', () => {
         const d = deployment(name);
         assert.ok(d, `Deployment ${name} is missing`);
         assert.match(d.spec.template.spec.containers[0].image, new RegExp(`/${image}:`), `${name} image`);
+        // The image's CMD carries the node flags (the CPU worker's): a command or args here would drop them.
+        assert.equal(d.spec.template.spec.containers[0].command, undefined, `${name} overrides the image's CMD`);
+        assert.equal(d.spec.template.spec.containers[0].args, undefined, `${name} overrides the image's CMD`);
         assert.deepEqual(
           d.spec.selector.matchLabels,
           Object.fromEntries(Object.entries(d.spec.template.metadata.labels).filter(([k]) => k in d.spec.selector.matchLabels)),

@@ -70,6 +70,8 @@ describe('resampleMaskBounded', () => {
       [40, 40, 40, 40],
       [30, 20, 17, 11],
       [1, 1, 9, 5],
+      [30, 30, 9, 9],
+      [48, 36, 12, 3],
     ];
     let cases = 0;
     for (const [sw, sh, dw, dh] of sizes) {
@@ -79,16 +81,18 @@ describe('resampleMaskBounded', () => {
         resampleMaskInto(src, sw, sh, want, dw, dh);
         // A recycled shared buffer: stale bytes everywhere, and (odd seeds) a view at an unaligned offset.
         const offset = seed % 2;
-        const got = new Uint8Array(new SharedArrayBuffer(dw * dh + offset), offset, dw * dh).fill(7);
+        const whole = new Uint8Array(new SharedArrayBuffer(dw * dh + offset + 1)).fill(7);
+        const got = whole.subarray(offset, offset + dw * dh);
         const rect = resampleMaskBounded(src, sw, sh, got, dw, dh);
         assert.deepEqual(got, want, `${sw}×${sh} -> ${dw}×${dh}, seed ${seed}`);
+        assert.ok(whole[offset + dw * dh] === 7 && (offset === 0 || whole[0] === 7), 'bytes around the view are not written');
         for (let y = 0; y < dh; y++)
           for (let x = 0; x < dw; x++)
             if (x < rect.x0 || x >= rect.x1 || y < rect.y0 || y >= rect.y1) assert.equal(got[y * dw + x], 0, 'outside the rectangle');
         cases++;
       }
     }
-    assert.equal(cases, 36);
+    assert.equal(cases, 48);
   });
 
   it('returns an empty rectangle and an all-0 mask for an empty source, and a tight one for a single pixel', () => {
@@ -105,5 +109,20 @@ describe('resampleMaskBounded', () => {
       `a single source pixel maps to a few destination pixels: ${JSON.stringify(rect)}`,
     );
     assert.ok(square.some((v) => v === 255));
+  });
+
+  it('clears everything when a shrink samples none of the set pixels (a set pixel between destination samples)', () => {
+    // 12×12 -> 12×3: the destination rows sample source rows 1–2, 5–6 and 9–10; only row 0 is set.
+    const src = new Uint8Array(12 * 12);
+    src[2] = 255;
+    const want = new Uint8Array(12 * 3);
+    resampleMaskInto(src, 12, 12, want, 12, 3);
+    assert.ok(
+      want.every((v) => v === 0),
+      'the definition sets nothing here',
+    );
+    const got = new Uint8Array(12 * 3).fill(7);
+    assert.deepEqual(resampleMaskBounded(src, 12, 12, got, 12, 3), { x0: 0, y0: 0, x1: 0, y1: 0 });
+    assert.deepEqual(got, want);
   });
 });
